@@ -1,0 +1,34 @@
+# bizintel: two commands for a newcomer, `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+SIZE ?= demo
+# Dagster keeps runs and materializations here, so `make ui` shows what `make run` did.
+export DAGSTER_HOME := $(CURDIR)/dagster_home
+
+.PHONY: install run test ui generate clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/bizintel prepare
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install  ## generate demo data, materialize every asset for every partition, publish, summarize
+	$(BIN)/bizintel run --size $(SIZE)
+
+test: install  ## the test suite
+	$(BIN)/pytest
+
+ui: install  ## the Dagster UI on http://127.0.0.1:3000
+	$(BIN)/dagster dev -w workspace.yaml
+
+generate: install
+	$(BIN)/bizintel generate --size $(SIZE)
+
+clean:
+	rm -rf data dbt_project/target dbt_project/logs
+	find dagster_home -mindepth 1 ! -name dagster.yaml -exec rm -rf {} +

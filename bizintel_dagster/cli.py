@@ -1,0 +1,174 @@
+"""`bizintel` command line: the steps behind `make run`.
+
+    bizintel prepare            parse the dbt project (writes the manifest Dagster loads)
+    bizintel generate           write demo landing files
+    bizintel run                generate (if needed), materialize everything, publish, summarize
+    bizintel publish            publish the analysts' copy
+    bizintel summary            print rows per layer and where to look
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from bizintel_dagster import settings
+
+LAYER_SCHEMAS = ("raw", "reference", "cleansed", "enriched", "fused", "kpis")
+
+
+def prepare() -> None:
+    """Write dbt_project/target/manifest.json (Dagster builds the asset graph from it)."""
+    subprocess.run(
+        [str(Path(sys.executable).with_name("dbt")), "parse", "--quiet",
+         "--project-dir", str(settings.DBT_PROJECT_DIR), "--profiles-dir", str(settings.DBT_PROJECT_DIR)],
+        check=True,
+    )
+
+
+def landing_partitions(landing: Path) -> list[date]:
+    days = {
+        date.fromisoformat(folder.name.removeprefix("dt="))
+        for folder in landing.glob("*/dt=*")
+        if folder.is_dir()
+    }
+    return sorted(days)
+
+
+def generate(args: argparse.Namespace) -> None:
+    from bizintel_dagster.demo import generator
+
+    argv = ["--out", str(settings.landing_dir()), "--size", args.size]
+    for flag in ("start", "days", "events", "seed"):
+        value = getattr(args, flag, None)
+        if value is not None:
+            argv += [f"--{flag}", str(value)]
+    generator.main(argv)
+
+
+def _instance():
+    import dagster as dg
+    import os
+
+    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+
+
+def materialize_all(first: date, last: date) -> list[tuple[str, bool]]:
+    """Run reference, the daily pipeline over [first, last] in one run, then publish.
+    Returns (check name, passed) for every check evaluated."""
+    import dagster as dg
+
+    from bizintel_dagster.definitions import defs
+
+    definitions = defs() if callable(defs) else defs
+    instance = _instance()
+    checks: list[tuple[str, bool]] = []
+    range_tags = {
+        "dagster/asset_partition_range_start": first.isoformat(),
+        "dagster/asset_partition_range_end": last.isoformat(),
+    }
+    for job_name, tags in (("reference_job", {}), ("daily_pipeline_job", range_tags), ("publish_job", {})):
+        started = time.monotonic()
+        job = definitions.resolve_job_def(job_name)
+        result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
+        for evaluation in result.get_asset_check_evaluations():
+            checks.append((f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}", evaluation.passed))
+        print(f"  {job_name:<20} {'ok' if result.success else 'FAILED'} in {time.monotonic() - started:.1f}s")
+        if not result.success:
+            raise SystemExit(f"{job_name} failed; see the run in the Dagster UI (make ui) or the log above")
+    return checks
+
+
+def summary(checks: list[tuple[str, bool]] | None = None) -> None:
+    from bizintel_dagster import warehouse
+
+    con = warehouse.connect(read_only=True)
+    try:
+        rows = con.execute(
+            """select table_schema, count(*) as tables, sum(estimated_size) as rows
+               from duckdb_tables() where schema_name in (select unnest(?))
+               group by 1""",
+            [list(LAYER_SCHEMAS)],
+        ).fetchall()
+        exact = {}
+        for schema, _, _ in rows:
+            tables = con.execute(
+                "select table_name from duckdb_tables() where schema_name = ?", [schema]
+            ).fetchall()
+            exact[schema] = (len(tables), sum(con.execute(f'select count(*) from "{schema}"."{t}"').fetchall()[0][0] for (t,) in tables))
+        kpi = con.execute(
+            """select min(metric_date), max(metric_date), sum(revenue_total_minor) / 100.0,
+                      round(avg(data_quality_score), 2)
+               from kpis.kpi_daily"""
+        ).fetchall()[0]
+    finally:
+        con.close()
+    print("\nbizintel warehouse")
+    for schema in LAYER_SCHEMAS:
+        if schema in exact:
+            tables, n = exact[schema]
+            print(f"  {schema:<10} {tables:>3} tables {n:>12,} rows")
+    if kpi[0]:
+        print(f"  KPIs {kpi[0]} .. {kpi[1]}: revenue {settings.get('BIZINTEL_REPORTING_CURRENCY')} {kpi[2]:,.2f}, mean data-quality score {kpi[3]}")
+    if checks is not None:
+        failed = [name for name, ok in checks if not ok]
+        print(f"  checks: {len(checks) - len(failed)} passed, {len(failed)} failed")
+        for name in failed:
+            print(f"    FAILED {name}")
+    print(f"\n  working warehouse (pipeline only): {settings.warehouse_path()}")
+    print(f"  analysts' copy (query this):       {settings.analytics_path()}")
+    print(f"    duckdb -readonly {settings.analytics_path()} \"select * from kpis.kpi_daily order by metric_date desc limit 7\"")
+    print("  Dagster UI:                         make ui   (then open http://127.0.0.1:3000)")
+
+
+def run(args: argparse.Namespace) -> None:
+    landing = settings.landing_dir()
+    if args.regenerate or not landing_partitions(landing):
+        print(f"generating demo data ({args.size}) into {landing}")
+        generate(args)
+    days = landing_partitions(landing)
+    print(f"materializing {len(days)} daily partitions {days[0]} .. {days[-1]}")
+    prepare()
+    checks = materialize_all(days[0], days[-1])
+    summary(checks)
+    if not all(ok for _, ok in checks):
+        raise SystemExit(1)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="bizintel", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("prepare", help="parse the dbt project")
+    for name in ("generate", "run"):
+        p = sub.add_parser(name)
+        p.add_argument("--size", default="demo", help="small | demo | 1m | 10m")
+        p.add_argument("--start")
+        p.add_argument("--days", type=int)
+        p.add_argument("--events", type=int)
+        p.add_argument("--seed", type=int)
+        if name == "run":
+            p.add_argument("--regenerate", action="store_true", help="rewrite the landing zone first")
+    sub.add_parser("publish")
+    sub.add_parser("summary")
+    args = parser.parse_args(argv)
+    if args.command == "prepare":
+        prepare()
+    elif args.command == "generate":
+        generate(args)
+    elif args.command == "run":
+        run(args)
+    elif args.command == "publish":
+        from bizintel_dagster import warehouse
+
+        counts = warehouse.publish_analytics_copy()
+        print(f"published {len(counts)} tables to {settings.analytics_path()}")
+    elif args.command == "summary":
+        summary()
+
+
+if __name__ == "__main__":
+    main()

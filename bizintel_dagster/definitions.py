@@ -1,0 +1,11 @@
+"""The bizintel code location: every module under ``defs/`` contributes its
+assets, checks, jobs and resources."""
+
+from pathlib import Path
+
+import dagster as dg
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.load_from_defs_folder(path_within_project=Path(__file__).parent)

@@ -1,0 +1,70 @@
+"""Warehouse access and the analysts' published copy.
+
+DuckDB allows one writing process per file. Writers are serialized by the
+Dagster pool ``warehouse`` (one slot); analysts never open the working file:
+they read ``analytics.duckdb``, a copy written to a temporary file and renamed
+into place after each successful run. The rename is atomic, so a reader sees
+either the previous copy or the new one, and an open reader keeps its snapshot.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+
+from bizintel_dagster import settings
+
+WAREHOUSE_POOL = "warehouse"
+
+# Schemas analysts get. `raw` (clear PII, raw lines) and `staging` (views over
+# raw) stay private to the pipeline.
+PUBLISHED_SCHEMAS = ("reference", "cleansed", "enriched", "fused", "kpis")
+# Views that read raw would break in the copy; tables only.
+_TABLES_SQL = """
+    select table_schema, table_name from information_schema.tables
+    where table_catalog = 'wh' and table_type = 'BASE TABLE' and table_schema in ({})
+    order by 1, 2
+"""
+
+
+def connect(path: Path | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    path = path or settings.warehouse_path()
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(
+        str(path), read_only=read_only,
+        config={"memory_limit": settings.get("BIZINTEL_DUCKDB_MEMORY_LIMIT")},
+    )
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def publish_analytics_copy(source: Path | None = None, target: Path | None = None) -> dict[str, int]:
+    """Copy the published schemas' tables into a fresh file and atomically swap it
+    in. Returns row counts per published table."""
+    source = source or settings.warehouse_path()
+    target = target or settings.analytics_path()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    counts: dict[str, int] = {}
+    con = duckdb.connect(str(tmp))
+    try:
+        con.execute(f"attach '{source}' as wh (read_only)")
+        placeholders = ", ".join("?" for _ in PUBLISHED_SCHEMAS)
+        tables = con.execute(_TABLES_SQL.format(placeholders), list(PUBLISHED_SCHEMAS)).fetchall()
+        for schema, table in tables:
+            q_schema, q_table = _quote(schema), _quote(table)
+            con.execute(f"create schema if not exists {q_schema}")
+            con.execute(f"create table {q_schema}.{q_table} as select * from wh.{q_schema}.{q_table}")
+            counts[f"{schema}.{table}"] = con.execute(f"select count(*) from {q_schema}.{q_table}").fetchall()[0][0]
+        con.execute("detach wh")
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    os.replace(tmp, target)
+    return counts

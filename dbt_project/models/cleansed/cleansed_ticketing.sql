@@ -1,0 +1,6 @@
+-- Accepted ticketing: typed, deduplicated by ticket_id, scored (>= quarantine threshold),
+-- no clear PII. One partition window is replaced per run.
+select * exclude (record_status, payload_hash)
+from {{ ref('int_ticketing_scored') }}
+where {{ in_partition_window() }}
+  and record_status = 'accepted'

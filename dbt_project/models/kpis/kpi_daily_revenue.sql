@@ -1,0 +1,13 @@
+-- Daily revenue KPIs (reporting currency, integer minor units).
+select
+    partition_date,
+    partition_date as metric_date,
+    cast(sum(amount_reporting_minor) as bigint) as revenue_total_minor,
+    coalesce(cast(sum(amount_reporting_minor) filter (where revenue_stream = 'consumer') as bigint), 0) as revenue_consumer_minor,
+    coalesce(cast(sum(amount_reporting_minor) filter (where revenue_stream = 'b2b') as bigint), 0) as revenue_b2b_minor,
+    coalesce(-cast(sum(amount_reporting_minor) filter (where revenue_type = 'refund') as bigint), 0) as refunds_minor,
+    count(*) filter (where revenue_type = 'purchase') as purchases,
+    count(distinct user_key) filter (where revenue_type = 'purchase') as payers
+from {{ ref('fct_revenue') }}
+where {{ in_partition_window() }}
+group by all
