@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import subprocess
-import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -24,7 +23,7 @@ LAYER_SCHEMAS = ("raw", "reference", "cleansed", "enriched", "fused", "kpis")
 def prepare() -> None:
     """Write dbt_project/target/manifest.json (Dagster builds the asset graph from it)."""
     subprocess.run(
-        [str(Path(sys.executable).with_name("dbt")), "parse", "--quiet",
+        [settings.dbt_executable(), "parse", "--quiet",
          "--project-dir", str(settings.DBT_PROJECT_DIR), "--profiles-dir", str(settings.DBT_PROJECT_DIR)],
         check=True,
     )
@@ -50,40 +49,26 @@ def generate(args: argparse.Namespace) -> None:
     generator.main(argv)
 
 
-def _instance():
-    import dagster as dg
-    import os
+def materialize_all(first: date, last: date) -> dict[str, bool]:
+    """Reference data, the daily pipeline over [first, last] in one run, then the
+    analysts' copy. Returns every evaluated check and whether it passed."""
+    from bizintel_dagster import runner
 
-    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-
-
-def materialize_all(first: date, last: date) -> list[tuple[str, bool]]:
-    """Run reference, the daily pipeline over [first, last] in one run, then publish.
-    Returns (check name, passed) for every check evaluated."""
-    import dagster as dg
-
-    from bizintel_dagster.definitions import defs
-
-    definitions = defs() if callable(defs) else defs
-    instance = _instance()
-    checks: list[tuple[str, bool]] = []
-    range_tags = {
-        "dagster/asset_partition_range_start": first.isoformat(),
-        "dagster/asset_partition_range_end": last.isoformat(),
-    }
-    for job_name, tags in (("reference_job", {}), ("daily_pipeline_job", range_tags), ("publish_job", {})):
+    definitions = runner.load_definitions()
+    instance = runner.default_instance()
+    checks: dict[str, bool] = {}
+    for job_name, window in (("reference_job", None), ("daily_pipeline_job", (first, last)), ("publish_job", None)):
         started = time.monotonic()
-        job = definitions.resolve_job_def(job_name)
-        result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
-        for evaluation in result.get_asset_check_evaluations():
-            checks.append((f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}", evaluation.passed))
+        result = runner.run_job(definitions, job_name, instance, *(window or ()))
+        checks.update(runner.check_results(result))
         print(f"  {job_name:<20} {'ok' if result.success else 'FAILED'} in {time.monotonic() - started:.1f}s")
         if not result.success:
+            summary(checks)
             raise SystemExit(f"{job_name} failed; see the run in the Dagster UI (make ui) or the log above")
     return checks
 
 
-def summary(checks: list[tuple[str, bool]] | None = None) -> None:
+def summary(checks: dict[str, bool] | None = None) -> None:
     from bizintel_dagster import warehouse
 
     con = warehouse.connect(read_only=True)
@@ -115,7 +100,7 @@ def summary(checks: list[tuple[str, bool]] | None = None) -> None:
     if kpi[0]:
         print(f"  KPIs {kpi[0]} .. {kpi[1]}: revenue {settings.get('BIZINTEL_REPORTING_CURRENCY')} {kpi[2]:,.2f}, mean data-quality score {kpi[3]}")
     if checks is not None:
-        failed = [name for name, ok in checks if not ok]
+        failed = [name for name, ok in checks.items() if not ok]
         print(f"  checks: {len(checks) - len(failed)} passed, {len(failed)} failed")
         for name in failed:
             print(f"    FAILED {name}")
@@ -135,7 +120,7 @@ def run(args: argparse.Namespace) -> None:
     prepare()
     checks = materialize_all(days[0], days[-1])
     summary(checks)
-    if not all(ok for _, ok in checks):
+    if not all(checks.values()):
         raise SystemExit(1)
 
 

@@ -9,6 +9,7 @@ work from a fresh clone without any configuration.
 from __future__ import annotations
 
 import os
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -65,6 +66,12 @@ def timezone() -> str:
 
 def start_date() -> date:
     return date.fromisoformat(get("BIZINTEL_START_DATE"))
+
+
+def dbt_executable() -> str:
+    """dbt from this environment, whether or not the virtualenv is activated."""
+    beside_python = Path(sys.executable).with_name("dbt")
+    return str(beside_python) if beside_python.exists() else "dbt"
 
 
 def pii_salt() -> str:

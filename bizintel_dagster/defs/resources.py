@@ -20,7 +20,7 @@ def resources() -> dg.Definitions:
                 database=dg.EnvVar("BIZINTEL_WAREHOUSE"),
                 connection_config={"memory_limit": settings.get("BIZINTEL_DUCKDB_MEMORY_LIMIT")},
             ),
-            "dbt": DbtCliResource(project_dir=dbt_project),
+            "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=settings.dbt_executable()),
         },
         # One process per run: the steps share the single DuckDB writer anyway,
         # and on small machines separate step processes only add start-up time.

@@ -10,7 +10,6 @@ A failing blocking check on a cleansed asset (e.g. quality score < 90) stops
 and backfill ranges in a single run.
 """
 
-from __future__ import annotations
 
 import json
 from collections.abc import Iterator
@@ -18,11 +17,11 @@ from collections.abc import Iterator
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from bizintel_dagster import warehouse
+from bizintel_dagster import settings, warehouse
 from bizintel_dagster.defs.dbt.project import dbt_project
 from bizintel_dagster.defs.dbt.translator import translator
 from bizintel_dagster.partitions import daily_partitions, dbt_vars_for_window, single_run_backfill
-from bizintel_dagster.policies import warehouse_retry
+from bizintel_dagster.policies import retry_transient
 
 
 def _with_row_counts(context: dg.AssetExecutionContext, events: list, window: tuple[str, str] | None) -> Iterator:
@@ -59,14 +58,19 @@ def _row_counts(con, relation: str, window: tuple[str, str] | None) -> dict:
 
 
 def _run_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, partitioned: bool) -> Iterator:
-    args = ["build"]
+    settings.warehouse_path().parent.mkdir(parents=True, exist_ok=True)
+    # A test runs in the step that builds the last of its parents: relationships
+    # tests from a cleansed model to a seed run with the model, not with the seeds.
+    args = ["build", "--indirect-selection", "buildable"]
     window = None
     if partitioned:
         dbt_vars = dbt_vars_for_window(*context.partition_time_window)
         window = (dbt_vars["partition_start"], dbt_vars["partition_end"])
         args += ["--vars", json.dumps(dbt_vars)]
         context.log.info(f"dbt window {window[0]} .. {window[1]} (end exclusive)")
-    events = list(dbt.cli(args, context=context).stream())
+    # Events are collected before any is yielded, so a transient failure can
+    # still be retried as a whole.
+    events = retry_transient(context, lambda: list(dbt.cli(args, context=context).stream()))
     yield from _with_row_counts(context, events, window)
 
 
@@ -77,7 +81,6 @@ def _run_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, partitioned
     name="dbt_reference",
     dagster_dbt_translator=translator,
     pool=warehouse.WAREHOUSE_POOL,
-    retry_policy=warehouse_retry,
 )
 def dbt_reference(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     yield from _run_dbt(context, dbt, partitioned=False)
@@ -92,7 +95,6 @@ def dbt_reference(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     backfill_policy=single_run_backfill,
     dagster_dbt_translator=translator,
     pool=warehouse.WAREHOUSE_POOL,
-    retry_policy=warehouse_retry,
 )
 def dbt_cleansed(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     yield from _run_dbt(context, dbt, partitioned=True)
@@ -108,7 +110,6 @@ def dbt_cleansed(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     backfill_policy=single_run_backfill,
     dagster_dbt_translator=translator,
     pool=warehouse.WAREHOUSE_POOL,
-    retry_policy=warehouse_retry,
 )
 def dbt_business(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     yield from _run_dbt(context, dbt, partitioned=True)

@@ -5,7 +5,7 @@ import dagster as dg
 
 from bizintel_dagster import settings, warehouse
 from bizintel_dagster.defs.dbt.assets import dbt_business, dbt_reference
-from bizintel_dagster.policies import OWNERS, warehouse_retry
+from bizintel_dagster.policies import OWNERS, retry_transient
 
 
 @dg.asset(
@@ -15,7 +15,6 @@ from bizintel_dagster.policies import OWNERS, warehouse_retry
     owners=OWNERS,
     kinds={"duckdb"},
     pool=warehouse.WAREHOUSE_POOL,
-    retry_policy=warehouse_retry,
     # Re-publish whenever a layer below was updated and nothing is still running.
     automation_condition=dg.AutomationCondition.any_deps_updated()
     & ~dg.AutomationCondition.any_deps_in_progress()
@@ -25,7 +24,7 @@ def analytics_warehouse(context: dg.AssetExecutionContext) -> dg.MaterializeResu
     """Copy of every analyst-facing schema (reference, cleansed, enriched, fused,
     kpis) written to a temporary file and renamed over BIZINTEL_ANALYTICS.
     Raw (clear PII, raw lines) and staging are not published."""
-    counts = warehouse.publish_analytics_copy()
+    counts = retry_transient(context, warehouse.publish_analytics_copy)
     path = settings.analytics_path()
     context.log.info(f"published {len(counts)} tables to {path}")
     return dg.MaterializeResult(

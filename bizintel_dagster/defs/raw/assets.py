@@ -1,7 +1,6 @@
 """Raw layer: landing-zone files loaded into the warehouse, one daily partition
 (= one ``dt=`` folder per source) at a time, replaced as a whole."""
 
-from __future__ import annotations
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
@@ -9,7 +8,7 @@ from dagster_duckdb import DuckDBResource
 from bizintel_dagster import settings
 from bizintel_dagster.defs.raw import landing
 from bizintel_dagster.partitions import daily_partitions, days_in_window, single_run_backfill
-from bizintel_dagster.policies import OWNERS, warehouse_retry
+from bizintel_dagster.policies import OWNERS, retry_transient
 from bizintel_dagster.warehouse import WAREHOUSE_POOL
 
 _DESCRIPTIONS = {
@@ -32,18 +31,7 @@ def _spec(name: str) -> dg.AssetSpec:
     )
 
 
-@dg.multi_asset(
-    specs=[_spec(name) for name in _DESCRIPTIONS],
-    partitions_def=daily_partitions,
-    backfill_policy=single_run_backfill,
-    pool=WAREHOUSE_POOL,
-    retry_policy=warehouse_retry,
-)
-def raw_landing(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
-    """Load every source's landing files for the partition window. All sources
-    load together because landing_files and rejected_lines describe them all."""
-    landing_dir = settings.landing_dir()
-    days = days_in_window(*context.partition_time_window)
+def _load(warehouse: DuckDBResource, landing_dir, days) -> dict[str, dict[str, int]]:
     totals = {s: {"files": 0, "lines_total": 0, "lines_loaded": 0, "lines_rejected": 0, "files_rejected": 0} for s in landing.SOURCES}
     with warehouse.get_connection() as con:
         landing.ensure_tables(con)
@@ -56,6 +44,21 @@ def raw_landing(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
                     t["lines_total"] += result.lines_total
                     t["lines_loaded"] += result.lines_loaded
                     t["lines_rejected"] += result.lines_rejected
+    return totals
+
+
+@dg.multi_asset(
+    specs=[_spec(name) for name in _DESCRIPTIONS],
+    partitions_def=daily_partitions,
+    backfill_policy=single_run_backfill,
+    pool=WAREHOUSE_POOL,
+)
+def raw_landing(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
+    """Load every source's landing files for the partition window. All sources
+    load together because landing_files and rejected_lines describe them all."""
+    landing_dir = settings.landing_dir()
+    days = days_in_window(*context.partition_time_window)
+    totals = retry_transient(context, lambda: _load(warehouse, landing_dir, days))
     context.log.info(f"loaded {len(days)} day(s) from {landing_dir}: {totals}")
     for source, t in totals.items():
         yield dg.MaterializeResult(

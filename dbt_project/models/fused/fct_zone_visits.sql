@@ -1,6 +1,7 @@
 -- Attributed sponsor value per zone visit (seed 000):
 --   value = dwell_minutes / 60 x hourly_rate x (1.5 if engagement is active else 1.0)
--- in exact integer arithmetic on minor units (rounded half up), with the visit's
+-- in exact integer arithmetic on minor units (rounded half up; 0 without a valid
+-- dwell time, is_value_attributable = false), with the visit's
 -- verification status: verified = checked-in ticket and confident zone detection.
 {%- set multiplier_x10 = (var('active_engagement_multiplier') * 10) | int %}
 
@@ -28,9 +29,13 @@ select
     detection_confidence,
     ticket_type,
     is_checked_in,
-    (dwell_seconds * hourly_rate_minor
-        * case when engagement_status = 'active' then {{ multiplier_x10 }} else 10 end
-        + 18000) // 36000 as attributed_value_minor,
+    -- no valid dwell time, no attributable value (the visit still counts)
+    coalesce(
+        (dwell_seconds * hourly_rate_minor
+            * case when engagement_status = 'active' then {{ multiplier_x10 }} else 10 end
+            + 18000) // 36000,
+        0) as attributed_value_minor,
+    dwell_seconds is not null as is_value_attributable,
     case
         when is_checked_in and detection_confidence >= 0.8 then 'verified'
         when is_checked_in then 'unverified_low_confidence'
