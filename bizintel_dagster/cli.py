@@ -59,7 +59,7 @@ def materialize_all(first: date, last: date) -> dict[str, bool]:
     checks: dict[str, bool] = {}
     for job_name, window in (("reference_job", None), ("daily_pipeline_job", (first, last)), ("publish_job", None)):
         started = time.monotonic()
-        result = runner.run_job(definitions, job_name, instance, *(window or ()))
+        result = runner.run_job(definitions, job_name, instance, *(window or ()), log_level="WARNING")
         checks.update(runner.check_results(result))
         print(f"  {job_name:<20} {'ok' if result.success else 'FAILED'} in {time.monotonic() - started:.1f}s")
         if not result.success:
@@ -71,43 +71,40 @@ def materialize_all(first: date, last: date) -> dict[str, bool]:
 def summary(checks: dict[str, bool] | None = None) -> None:
     from bizintel_dagster import warehouse
 
-    con = warehouse.connect(read_only=True)
-    try:
-        rows = con.execute(
-            """select table_schema, count(*) as tables, sum(estimated_size) as rows
-               from duckdb_tables() where schema_name in (select unnest(?))
-               group by 1""",
+    with warehouse.connect(read_only=True) as con:
+        tables = con.execute(
+            "select schema_name, table_name from duckdb_tables() where schema_name in (select unnest(?)) order by 1, 2",
             [list(LAYER_SCHEMAS)],
         ).fetchall()
-        exact = {}
-        for schema, _, _ in rows:
-            tables = con.execute(
-                "select table_name from duckdb_tables() where schema_name = ?", [schema]
-            ).fetchall()
-            exact[schema] = (len(tables), sum(con.execute(f'select count(*) from "{schema}"."{t}"').fetchall()[0][0] for (t,) in tables))
+        per_schema: dict[str, list[int]] = {}
+        for schema, table in tables:
+            rows = con.execute(f'select count(*) from "{schema}"."{table}"').fetchall()[0][0]
+            per_schema.setdefault(schema, []).append(rows)
         kpi = con.execute(
             """select min(metric_date), max(metric_date), sum(revenue_total_minor) / 100.0,
-                      round(avg(data_quality_score), 2)
+                      round(avg(data_quality_score), 2), sum(records_quarantined)
                from kpis.kpi_daily"""
-        ).fetchall()[0]
-    finally:
-        con.close()
+        ).fetchall()[0] if "kpis" in per_schema else (None,) * 5
     print("\nbizintel warehouse")
     for schema in LAYER_SCHEMAS:
-        if schema in exact:
-            tables, n = exact[schema]
-            print(f"  {schema:<10} {tables:>3} tables {n:>12,} rows")
+        if schema in per_schema:
+            counts = per_schema[schema]
+            print(f"  {schema:<10} {len(counts):>3} tables {sum(counts):>12,} rows")
     if kpi[0]:
-        print(f"  KPIs {kpi[0]} .. {kpi[1]}: revenue {settings.get('BIZINTEL_REPORTING_CURRENCY')} {kpi[2]:,.2f}, mean data-quality score {kpi[3]}")
+        currency = settings.get("BIZINTEL_REPORTING_CURRENCY")
+        print(f"  KPIs {kpi[0]} .. {kpi[1]}: revenue {currency} {kpi[2]:,.2f}, "
+              f"mean data-quality score {kpi[3]}, {kpi[4]:,} records quarantined (cleansed.quarantine_records)")
     if checks is not None:
         failed = [name for name, ok in checks.items() if not ok]
         print(f"  checks: {len(checks) - len(failed)} passed, {len(failed)} failed")
         for name in failed:
             print(f"    FAILED {name}")
-    print(f"\n  working warehouse (pipeline only): {settings.warehouse_path()}")
-    print(f"  analysts' copy (query this):       {settings.analytics_path()}")
-    print(f"    duckdb -readonly {settings.analytics_path()} \"select * from kpis.kpi_daily order by metric_date desc limit 7\"")
-    print("  Dagster UI:                         make ui   (then open http://127.0.0.1:3000)")
+    analytics = settings.analytics_path()
+    print(f"\n  analysts' copy (query this): {analytics}")
+    print(f"    .venv/bin/python -c \"import duckdb; print(duckdb.connect('{analytics}', read_only=True)"
+          f".sql('select * from kpis.kpi_daily order by metric_date desc limit 7'))\"")
+    print(f"  working warehouse (pipeline only, single writer): {settings.warehouse_path()}")
+    print("  Dagster UI: make ui, then open http://127.0.0.1:3000")
 
 
 def run(args: argparse.Namespace) -> None:

@@ -36,10 +36,12 @@ def run_job(
     instance: dg.DagsterInstance,
     first: date | None = None,
     last: date | None = None,
+    log_level: str = "DEBUG",
 ) -> dg.ExecuteInProcessResult:
     tags = range_tags(first, last or first) if first else {}
     job = definitions.resolve_job_def(job_name)
-    return job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
+    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    return job.execute_in_process(run_config=run_config, instance=instance, tags=tags, raise_on_error=False)
 
 
 def check_results(result: dg.ExecuteInProcessResult) -> dict[str, bool]:

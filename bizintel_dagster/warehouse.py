@@ -21,6 +21,10 @@ WAREHOUSE_POOL = "warehouse"
 # Schemas analysts get. `raw` (clear PII, raw lines) and `staging` (views over
 # raw) stay private to the pipeline.
 PUBLISHED_SCHEMAS = ("reference", "cleansed", "enriched", "fused", "kpis")
+# The copy is written in an older storage format so analysts' tools on any DuckDB
+# 1.2+ (the duckdb CLI, DBeaver, Python) can open it, whatever DuckDB the
+# pipeline itself runs.
+ANALYTICS_STORAGE_VERSION = "v1.2.0"
 # Views that read raw would break in the copy; tables only.
 _TABLES_SQL = """
     select table_schema, table_name from information_schema.tables
@@ -39,6 +43,11 @@ def connect(path: Path | None = None, *, read_only: bool = False) -> duckdb.Duck
     )
 
 
+def _literal(path: Path) -> str:
+    """A file path as a SQL string literal (ATTACH takes no bound parameters)."""
+    return "'" + str(path).replace("'", "''") + "'"
+
+
 def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
@@ -52,9 +61,11 @@ def publish_analytics_copy(source: Path | None = None, target: Path | None = Non
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
     counts: dict[str, int] = {}
-    con = duckdb.connect(str(tmp))
+    con = duckdb.connect()
     try:
-        con.execute(f"attach '{source}' as wh (read_only)")
+        con.execute(f"attach {_literal(tmp)} as pub (storage_version '{ANALYTICS_STORAGE_VERSION}')")
+        con.execute("use pub")
+        con.execute(f"attach {_literal(source)} as wh (read_only)")
         placeholders = ", ".join("?" for _ in PUBLISHED_SCHEMAS)
         tables = con.execute(_TABLES_SQL.format(placeholders), list(PUBLISHED_SCHEMAS)).fetchall()
         for schema, table in tables:
@@ -63,7 +74,9 @@ def publish_analytics_copy(source: Path | None = None, target: Path | None = Non
             con.execute(f"create table {q_schema}.{q_table} as select * from wh.{q_schema}.{q_table}")
             counts[f"{schema}.{table}"] = con.execute(f"select count(*) from {q_schema}.{q_table}").fetchall()[0][0]
         con.execute("detach wh")
-        con.execute("checkpoint")
+        con.execute("checkpoint pub")
+        con.execute("use memory")
+        con.execute("detach pub")
     finally:
         con.close()
     os.replace(tmp, target)

@@ -166,6 +166,19 @@ def test_no_clear_pii_reaches_the_analysts_copy(pipeline):
     assert keys > 0  # ids are salted SHA-256 of the trimmed, lower-cased value
 
 
+def test_the_duckdb_cli_reads_the_analysts_copy(pipeline):
+    """Analysts' own tool, a DuckDB CLI possibly older than the pipeline's DuckDB."""
+    cli = Path(sys.executable).with_name("duckdb")
+    with data_dir(pipeline["root"]):
+        out = subprocess.run(
+            [str(cli), "-readonly", "-csv", "-noheader", str(settings.analytics_path()),
+             "select count(*), sum(revenue_total_minor) > 0 from kpis.kpi_daily"],
+            capture_output=True, text=True, timeout=60,
+        )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == f"{DAYS},true"
+
+
 ANALYST = textwrap.dedent("""
     import sys, time, duckdb
     path, seconds = sys.argv[1], float(sys.argv[2])
