@@ -105,6 +105,8 @@ def summary(checks: dict[str, bool] | None = None) -> None:
           f".sql('select * from kpis.kpi_daily order by metric_date desc limit 7'))\"")
     print(f"  working warehouse (pipeline only, single writer): {settings.warehouse_path()}")
     print("  Dagster UI: make ui, then open http://127.0.0.1:3000")
+    if settings.pii_salt() == settings.LOCAL_DEV_PII_SALT:
+        print("  note: PII is hashed with the documented local demo salt; set BIZINTEL_PII_SALT for real data")
 
 
 def run(args: argparse.Namespace) -> None:

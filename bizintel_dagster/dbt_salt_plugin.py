@@ -15,7 +15,11 @@ from bizintel_dagster import settings
 
 
 def _set_salt(conn) -> None:
-    conn.execute("set variable pii_salt = ?", [settings.pii_salt()]).fetchall()
+    salt = settings.pii_salt().strip()
+    # An empty salt would make hashes guessable: leave the variable unset so that
+    # any model that hashes PII fails with a clear message.
+    if salt:
+        conn.execute("set variable pii_salt = ?", [salt]).fetchall()
 
 
 class Plugin(BasePlugin):

@@ -1,0 +1,45 @@
+"""A snapshot of the code location: every asset (group, partitioned or not),
+every check and every job. An accidental change to the graph fails here; an
+intended one is accepted with `UPDATE_SNAPSHOTS=1 make test`."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bizintel_dagster import runner
+
+SNAPSHOT = Path(__file__).parent.parent / "snapshots" / "definitions.txt"
+
+
+def _describe() -> str:
+    repo = runner.load_definitions().get_repository_def()
+    graph = repo.asset_graph
+    lines = ["# assets: key | group | partitioned"]
+    for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
+        node = graph.get(key)
+        lines.append(f"{key.to_user_string()} | {node.group_name} | {'daily' if node.partitions_def else '-'}")
+    lines.append("# checks: asset:check | blocking")
+    for check_key in sorted(graph.asset_check_keys, key=lambda k: (k.asset_key.to_user_string(), k.name)):
+        spec = graph.get_check_spec(check_key)
+        lines.append(f"{check_key.asset_key.to_user_string()}:{check_key.name} | {'blocking' if spec.blocking else '-'}")
+    lines.append("# jobs")
+    lines += sorted(job.name for job in repo.get_all_jobs() if not job.name.startswith("__"))
+    return "\n".join(lines) + "\n"
+
+
+def test_definitions_match_the_snapshot():
+    current = _describe()
+    if os.environ.get("UPDATE_SNAPSHOTS") or not SNAPSHOT.exists():
+        SNAPSHOT.parent.mkdir(exist_ok=True)
+        SNAPSHOT.write_text(current)
+    assert current == SNAPSHOT.read_text(), "asset graph changed: review, then UPDATE_SNAPSHOTS=1 make test"
+
+
+def test_the_code_location_loads_the_way_dagster_dev_loads_it():
+    dagster = Path(sys.executable).with_name("dagster")
+    result = subprocess.run(
+        [str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
+        capture_output=True, text=True, cwd=Path(__file__).parents[2], timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
