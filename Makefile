@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 SIZE ?= demo
 # Dagster keeps runs and materializations here, so `make ui` shows what `make run` did.
 export DAGSTER_HOME := $(CURDIR)/dagster_home
+# Tools started by Dagster (dbt, code servers) come from the project's venv.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: install run test ui generate clean
 

@@ -9,6 +9,7 @@ work from a fresh clone without any configuration.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from datetime import date
 from pathlib import Path
@@ -69,9 +70,12 @@ def start_date() -> date:
 
 
 def dbt_executable() -> str:
-    """dbt from this environment, whether or not the virtualenv is activated."""
-    beside_python = Path(sys.executable).with_name("dbt")
-    return str(beside_python) if beside_python.exists() else "dbt"
+    """dbt from this environment, whether or not the virtualenv is activated (code
+    servers started by `dagster dev` may see another sys.executable)."""
+    for candidate in (Path(sys.prefix) / "bin" / "dbt", Path(sys.executable).with_name("dbt")):
+        if candidate.exists():
+            return str(candidate)
+    return shutil.which("dbt") or "dbt"
 
 
 def pii_salt() -> str:
