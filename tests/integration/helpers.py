@@ -28,7 +28,8 @@ def query(sql: str, params=None, path: Path | None = None):
 
 
 def table_fingerprints(path: Path) -> dict[str, tuple[int, str]]:
-    """Row count and an order-independent content hash of every table."""
+    """Row count and an order-independent content hash (a sum, so a duplicated row
+    changes it) of every table."""
     out = {}
     with duckdb.connect(str(path), read_only=True) as con:
         tables = con.execute(
@@ -37,7 +38,7 @@ def table_fingerprints(path: Path) -> dict[str, tuple[int, str]]:
         for schema, table in tables:
             rel = f'"{schema}"."{table}"'
             n, digest = con.execute(
-                f"select count(*), coalesce(bit_xor(hash(t::varchar)), 0)::varchar from {rel} as t"
+                f"select count(*), coalesce(sum(hash(t::varchar)::hugeint), 0)::varchar from {rel} as t"
             ).fetchall()[0]
             out[f"{schema}.{table}"] = (n, digest)
     return out
