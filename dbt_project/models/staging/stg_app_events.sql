@@ -23,12 +23,12 @@ renamed as (
         lower(payload -> 'properties' ->> 'marketing_source') as marketing_source,
         payload -> 'properties' ->> 'country' as country_code,
         -- session_end
-        try_cast(payload -> 'properties' ->> 'duration_seconds' as bigint) as session_duration_seconds,
+        {{ try_integer("payload -> 'properties' ->> 'duration_seconds'") }} as session_duration_seconds,
         -- funnel, purchase, refund
         payload -> 'properties' ->> 'product_id' as product_id,
         payload -> 'properties' ->> 'order_id' as order_id,
-        try_cast(payload -> 'properties' ->> 'quantity' as integer) as quantity,
-        try_cast(payload -> 'properties' ->> 'amount_minor' as bigint) as amount_minor,
+        {{ try_integer("payload -> 'properties' ->> 'quantity'") }} as quantity,
+        {{ try_integer("payload -> 'properties' ->> 'amount_minor'") }} as amount_minor,
         upper(payload -> 'properties' ->> 'currency') as currency_code,
         payload -> 'properties' ->> 'payment_method_id' as payment_method_id,
         payload -> 'properties' ->> 'reason' as refund_reason,

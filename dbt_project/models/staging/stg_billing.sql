@@ -16,7 +16,7 @@ renamed as (
         payload ->> 'package' as sponsorship_package,
         try_cast(payload ->> 'period_start' as date) as period_start_date,
         try_cast(payload ->> 'period_end' as date) as period_end_date,
-        try_cast(payload ->> 'amount_minor' as bigint) as amount_minor,
+        {{ try_integer("payload ->> 'amount_minor'") }} as amount_minor,
         upper(payload ->> 'currency') as currency_code,
         try_cast(payload ->> 'issued_at' as timestamptz) as issued_at,
         payload ->> 'status' as billing_status

@@ -15,7 +15,7 @@ renamed as (
         payload ->> 'venue_id' as venue_id,
         try_cast(payload ->> 'x' as double) as x_m,
         try_cast(payload ->> 'y' as double) as y_m,
-        try_cast(payload ->> 'dwell_time_seconds' as bigint) as dwell_seconds,
+        {{ try_integer("payload ->> 'dwell_time_seconds'") }} as dwell_seconds,
         payload ->> 'engagement_status' as engagement_status,
         try_cast(payload ->> 'reported_at' as timestamptz) as reported_at
     from source
