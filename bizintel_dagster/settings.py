@@ -34,6 +34,21 @@ def _defaults() -> dict[str, str]:
         "BIZINTEL_REPORTING_CURRENCY": "ZAR",
         "BIZINTEL_DUCKDB_MEMORY_LIMIT": "4GB",
         "BIZINTEL_PII_SALT": LOCAL_DEV_PII_SALT,
+        # Generated reports (PDF, XLSX, CSV, HTML), one file per report, period and format
+        "BIZINTEL_REPORTS_DIR": str(data_dir / "reports"),
+        # Automation (seed 001 hours, business time zone above; seed 002 retention)
+        "BIZINTEL_ALERTS_CONFIG": str(REPO_ROOT / "config" / "alerts.yaml"),
+        "BIZINTEL_ALERT_LOG": str(data_dir / "alerts" / "alerts.log"),
+        "BIZINTEL_DAILY_ROLLUP_HOUR": "3",
+        "BIZINTEL_DAILY_FORECAST_HOUR": "2",
+        "BIZINTEL_WEEKLY_REPORT_HOUR": "4",
+        "BIZINTEL_MONTHLY_COHORTS_HOUR": "5",
+        "BIZINTEL_RAW_RETENTION_DAYS": "90",
+        # A landing file must be this old before the landing sensor picks it up
+        # (guards writers that do not write to a temporary name first).
+        "BIZINTEL_LANDING_SETTLE_SECONDS": "30",
+        # Default status of bizintel's schedules and sensors: stopped | running.
+        "BIZINTEL_AUTOMATION_DEFAULT_STATUS": "stopped",
     }
 
 
@@ -80,6 +95,50 @@ def dbt_executable() -> str:
 
 def pii_salt() -> str:
     return get("BIZINTEL_PII_SALT")
+
+
+def reports_dir() -> Path:
+    return Path(get("BIZINTEL_REPORTS_DIR"))
+
+
+def alerts_config_path() -> Path:
+    return Path(get("BIZINTEL_ALERTS_CONFIG"))
+
+
+def alert_log_path() -> Path:
+    return Path(get("BIZINTEL_ALERT_LOG"))
+
+
+def _int_setting(key: str, low: int, high: int) -> int:
+    raw = get(key)
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{key}={raw!r} is not an integer") from None
+    if not low <= value <= high:
+        raise ValueError(f"{key}={value} is outside {low}..{high}")
+    return value
+
+
+def schedule_hour(name: str) -> int:
+    """Local hour (business time zone) of a schedule: daily_rollup, daily_forecast,
+    weekly_report, monthly_cohorts."""
+    return _int_setting(f"BIZINTEL_{name.upper()}_HOUR", 0, 23)
+
+
+def raw_retention_days() -> int:
+    return _int_setting("BIZINTEL_RAW_RETENTION_DAYS", 1, 36500)
+
+
+def landing_settle_seconds() -> int:
+    return _int_setting("BIZINTEL_LANDING_SETTLE_SECONDS", 0, 86400)
+
+
+def automation_running_by_default() -> bool:
+    value = get("BIZINTEL_AUTOMATION_DEFAULT_STATUS").strip().lower()
+    if value not in ("stopped", "running"):
+        raise ValueError(f"BIZINTEL_AUTOMATION_DEFAULT_STATUS={value!r}: expected 'stopped' or 'running'")
+    return value == "running"
 
 
 apply_defaults()

@@ -38,6 +38,9 @@ def pipeline(tmp_path_factory):
         results = {
             "reference": runner.run_job(definitions, "reference_job", instance),
             "daily": runner.run_job(definitions, "daily_pipeline_job", instance, START, LAST),
+            # the unpartitioned marts too, so the warehouse holds everything a
+            # standalone `dbt build` makes (test_dbt_on_its_own_...)
+            "analytics": runner.run_job(definitions, "analytics_job", instance),
             "publish": runner.run_job(definitions, "publish_job", instance),
         }
         yield {"root": root, "definitions": definitions, "instance": instance, "results": results, "summary": summary}

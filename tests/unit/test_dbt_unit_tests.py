@@ -1,6 +1,7 @@
 """Runs the dbt unit tests (quality rules, zone detection, FX and minor units,
-the seed-000 value formula) with real dbt on DuckDB. dbt needs the upstream
-relations to exist for their column types, so they are created empty first."""
+the seed-000 value formula, the KPI / MRR / cohort / experiment formulas) with
+real dbt on DuckDB. dbt needs the upstream relations to exist for their column
+types, so they are created empty first."""
 
 import json
 import subprocess
@@ -19,6 +20,22 @@ CORE_UNIT_TESTS = {
     "fx_to_reporting_minor_units",
     "seed_000_attributed_value",
     "app_event_rules_one_at_a_time",
+    # daily KPIs, roll-ups and missing dates
+    "active_users_rolling_windows_and_churn",
+    "funnel_counts_users_who_did_every_earlier_step",
+    "operations_per_business_local_hour",
+    "growth_vs_previous_day_week_and_month",
+    "period_rollups_count_distinct_users_over_the_period",
+    "missing_dates_between_first_and_last_day",
+    # subscriptions, cohorts, experiments
+    "mrr_spread_and_movements_per_account",
+    "mrr_monthly_saas_metrics",
+    "cohort_retention_revenue_and_ltv",
+    "experiment_counts_assignment_and_conversion_order",
+    # customers (seed 004)
+    "seed_004_activity_score_components_and_trend",
+    "scorecard_rankings_pareto_and_churn_risk",
+    "revenue_concentration_top_20_percent",
 }
 
 

@@ -1,9 +1,12 @@
-"""dbt models as Dagster assets, in three steps so that blocking checks sit
+"""dbt models as Dagster assets, in four steps so that blocking checks sit
 between layers:
 
 - ``dbt_reference``: the versioned seeds (unpartitioned);
 - ``dbt_cleansed``: staging views, scored/cleansed tables, quarantine, DQ stats;
-- ``dbt_business``: enriched, fused and KPI models.
+- ``dbt_business``: enriched, fused and daily KPI models;
+- ``dbt_analytics``: unpartitioned marts rebuilt in full over all days (tag
+  ``analytics``: KPI roll-ups and growth, missing dates, subscriptions / MRR,
+  cohorts, customers, experiment counts), run by ``analytics_job``.
 
 A failing blocking check on a cleansed asset (e.g. quality score < 90) stops
 ``dbt_business`` for the run. Partitioned steps pass their window to dbt as vars
@@ -24,9 +27,66 @@ from bizintel_dagster.partitions import daily_partitions, dbt_vars_for_window, s
 from bizintel_dagster.policies import retry_transient
 
 
+# Headline figures of the analytics marts, shown at a glance in the UI: one row
+# whose columns become metadata entries (the latest month / best cohort...).
+_HEADLINES: dict[tuple[str, ...], str] = {
+    ("kpis", "kpi_daily"): """
+        select metric_date::varchar as latest_day, revenue_total_minor as latest_day_revenue_minor,
+               dau as latest_day_dau, payer_rate as latest_day_payer_rate, churned_users as latest_day_churned_users
+        from kpis.kpi_daily order by metric_date desc limit 1""",
+    ("kpis", "kpi_period_rollups"): """
+        select period_start::varchar as last_month, revenue_total_minor as last_month_revenue_minor,
+               active_users as last_month_active_users, payer_rate as last_month_payer_rate
+        from kpis.kpi_period_rollups where period = 'month' order by period_start desc limit 1""",
+    ("kpis", "kpi_missing_dates"): """
+        select count(*) as missing_dates, coalesce(string_agg(missing_date::varchar, ', '
+               order by missing_date), '-') as missing_date_list
+        from kpis.kpi_missing_dates""",
+    ("subscriptions", "mrr_monthly"): """
+        select month_start::varchar as month, end_mrr_minor as mrr_minor, arr_minor, nrr, grr,
+               quick_ratio, customers_end as subscribed_accounts
+        from subscriptions.mrr_monthly order by month_start desc limit 1""",
+    ("customers", "account_scorecard"): """
+        select count(*) filter (where activity_level = 'Active') as active_accounts,
+               count(*) filter (where activity_level = 'Dormant') as dormant_accounts,
+               count(*) filter (where churn_risk_level = 'high') as high_churn_risk_accounts,
+               round(avg(activity_score), 1) as mean_activity_score
+        from customers.account_scorecard""",
+    ("customers", "revenue_concentration"): """
+        select top_20_percent_revenue_share, accounts_with_revenue
+        from customers.revenue_concentration where scope = 'all'""",
+    ("cohorts", "cohort_retention"): """
+        select cohort_month::varchar as best_month_1_cohort, user_retention_rate as best_month_1_retention
+        from cohorts.cohort_retention where months_since_signup = 1 and cohort_users >= 10
+        order by user_retention_rate desc, cohort_month limit 1""",
+}
+# Small table previews (markdown) for the key marts.
+_PREVIEWS: dict[tuple[str, ...], str] = {
+    ("subscriptions", "mrr_monthly"): """
+        select month_start::varchar as month, start_mrr_minor as start, new_mrr_minor as new,
+               expansion_mrr_minor as expansion, contraction_mrr_minor as contraction,
+               churned_mrr_minor as churned, reactivated_mrr_minor as reactivated,
+               end_mrr_minor as "end", nrr, grr, quick_ratio
+        from subscriptions.mrr_monthly order by month_start desc limit 12""",
+    ("kpis", "kpi_period_rollups"): """
+        select period_start::varchar as month, is_complete, revenue_total_minor, active_users, payers,
+               payer_rate, revenue_total_growth
+        from kpis.kpi_period_rollups where period = 'month' order by period_start desc limit 12""",
+    ("customers", "account_scorecard"): """
+        select account_id, segment, activity_score, activity_level, churn_risk_score, churn_risk_level,
+               revenue_to_date_minor
+        from customers.account_scorecard order by churn_risk_score desc, account_id limit 10""",
+    ("cohorts", "cohort_retention"): """
+        pivot (select cohort_month::varchar as cohort, cohort_users, 'm' || months_since_signup as m,
+                      user_retention_rate from cohorts.cohort_retention where months_since_signup <= 6)
+        on m using first(user_retention_rate) order by cohort""",
+}
+
+
 def _with_row_counts(context: dg.AssetExecutionContext, events: list, window: tuple[str, str] | None) -> Iterator:
-    """dbt holds the warehouse open while it runs, so row counts are read after it
-    exits and attached to each materialization."""
+    """dbt holds the warehouse open while it runs, so row counts (and, for the
+    analytics marts, headline figures) are read after it exits and attached to
+    each materialization."""
     con = warehouse.connect(read_only=True)
     try:
         for event in events:
@@ -34,10 +94,44 @@ def _with_row_counts(context: dg.AssetExecutionContext, events: list, window: tu
                 key = context.asset_key_for_output(event.output_name)
                 relation = ".".join(f'"{part}"' for part in key.path)
                 metadata = _row_counts(con, relation, window)
+                metadata.update(_headline(con, tuple(key.path)))
                 event = event.with_metadata({**event.metadata, **metadata})
             yield event
     finally:
         con.close()
+
+
+def _metadata_value(value) -> dg.MetadataValue:
+    if isinstance(value, bool) or value is None:
+        return dg.MetadataValue.text(str(value))
+    if isinstance(value, int):
+        return dg.MetadataValue.int(value)
+    if isinstance(value, float):
+        return dg.MetadataValue.float(value)
+    return dg.MetadataValue.text(str(value))
+
+
+def markdown_table(con, sql: str) -> dg.MetadataValue:
+    cursor = con.execute(sql)
+    header = [d[0] for d in cursor.description]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in cursor.fetchall()]
+    return dg.MetadataValue.md("\n".join(lines))
+
+
+def _headline(con, key: tuple[str, ...]) -> dict:
+    metadata: dict = {}
+    try:
+        if key in _HEADLINES:
+            cursor = con.execute(_HEADLINES[key])
+            row = cursor.fetchone()
+            if row is not None:
+                metadata.update({d[0]: _metadata_value(v) for d, v in zip(cursor.description, row)})
+        if key in _PREVIEWS:
+            metadata["preview"] = markdown_table(con, _PREVIEWS[key])
+    except Exception as exc:  # metadata must never fail a materialization
+        metadata["headline_error"] = str(exc)[:200]
+    return metadata
 
 
 def _row_counts(con, relation: str, window: tuple[str, str] | None) -> dict:
@@ -104,7 +198,7 @@ def dbt_cleansed(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     select="resource_type:model",
-    exclude="tag:cleansed",
+    exclude="tag:cleansed tag:analytics",
     name="dbt_business",
     partitions_def=daily_partitions,
     backfill_policy=single_run_backfill,
@@ -113,3 +207,17 @@ def dbt_cleansed(context: dg.AssetExecutionContext, dbt: DbtCliResource):
 )
 def dbt_business(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     yield from _run_dbt(context, dbt, partitioned=True)
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    select="tag:analytics",
+    name="dbt_analytics",
+    dagster_dbt_translator=translator,
+    pool=warehouse.WAREHOUSE_POOL,
+)
+def dbt_analytics(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    """Unpartitioned marts over every day: rebuilt in full (tables), so they are
+    always consistent with the whole daily history."""
+    yield from _run_dbt(context, dbt, partitioned=False)

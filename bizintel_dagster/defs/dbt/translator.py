@@ -1,6 +1,9 @@
 """How dbt nodes become Dagster assets: keys are ``[schema, name]`` (the relation
 analysts query), groups are the layers, raw sources map onto the Python raw
-assets so lineage runs unbroken from landing files to KPIs."""
+assets so lineage runs unbroken from landing files to KPIs. A model can name its
+group in dbt (``meta: {dagster: {group: ...}}``), as the unpartitioned KPI
+roll-ups in the ``kpis`` schema do: a group is either all daily-partitioned or
+all unpartitioned, so jobs can select whole groups."""
 
 from __future__ import annotations
 
@@ -23,7 +26,8 @@ class BizintelDbtTranslator(DagsterDbtTranslator):
         name = node["name"]
         attributes: dict[str, Any] = {"key": dg.AssetKey([schema, name])}
         if node["resource_type"] != "source":
-            attributes["group_name"] = _LAYER_OF_SCHEMA.get(schema, schema)
+            group = ((node.get("meta") or {}).get("dagster") or {}).get("group")
+            attributes["group_name"] = group or _LAYER_OF_SCHEMA.get(schema, schema)
             attributes["owners"] = OWNERS
         return spec.replace_attributes(**attributes)
 

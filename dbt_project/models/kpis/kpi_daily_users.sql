@@ -1,9 +1,10 @@
--- Daily user activity: DAU (distinct users with any accepted app event),
--- sign-ups, sessions and their average duration.
+-- Daily user activity: DAU (distinct users with an accepted activity event, i.e.
+-- any app event but abuse flags and service errors), sign-ups, sessions and
+-- their average duration.
 select
     partition_date,
     partition_date as metric_date,
-    count(distinct user_key) as dau,
+    count(distinct user_key) filter (where {{ is_activity_event() }}) as dau,
     count(*) filter (where event_type = 'signup') as signups,
     count(*) filter (where event_type = 'session_start') as sessions,
     round(avg(session_duration_seconds) filter (where event_type = 'session_end'), 1) as avg_session_seconds

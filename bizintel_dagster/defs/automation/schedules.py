@@ -1,0 +1,94 @@
+"""Schedules (seed 001), in the business time zone (BIZINTEL_TIMEZONE), each at
+a configurable local hour:
+
+- ``daily_rollup_schedule``: ``daily_pipeline_job`` for yesterday's partition at
+  BIZINTEL_DAILY_ROLLUP_HOUR (default 03:00);
+- ``daily_forecast_schedule``: ``forecast_job`` daily at BIZINTEL_DAILY_FORECAST_HOUR (02:00);
+- ``weekly_report_schedule``: ``weekly_report_job`` on Mondays at BIZINTEL_WEEKLY_REPORT_HOUR (04:00);
+- ``monthly_cohorts_schedule``: ``analytics_job`` (cohorts and the other marts) on the
+  1st at BIZINTEL_MONTHLY_COHORTS_HOUR (05:00), and ``monthly_report_schedule``:
+  ``monthly_report_job`` half an hour later;
+- ``raw_retention_schedule``: ``raw_retention_job`` daily at 01:30.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from bizintel_dagster import settings
+from bizintel_dagster.defs.analytics.jobs import analytics_job
+from bizintel_dagster.defs.automation.retention import raw_retention_job
+from bizintel_dagster.defs.forecasts.jobs import forecast_job
+from bizintel_dagster.defs.jobs import daily_pipeline_job
+from bizintel_dagster.defs.reports.jobs import monthly_report_job, weekly_report_job
+
+TRIGGER_TAG = "bizintel/trigger"
+
+# schedule name -> (cron with {hour}, hour setting)
+CRONS = {
+    "daily_rollup": "0 {hour} * * *",
+    "daily_forecast": "0 {hour} * * *",
+    "weekly_report": "0 {hour} * * 1",
+    "monthly_cohorts": "0 {hour} 1 * *",
+    "monthly_report": "30 {hour} 1 * *",  # after the monthly cohorts / analytics run
+}
+_HOUR_SETTING = {"monthly_report": "monthly_cohorts"}
+
+
+def cron_for(name: str) -> str:
+    return CRONS[name].format(hour=settings.schedule_hour(_HOUR_SETTING.get(name, name)))
+
+
+def default_status() -> dg.DefaultScheduleStatus:
+    return dg.DefaultScheduleStatus.RUNNING if settings.automation_running_by_default() else dg.DefaultScheduleStatus.STOPPED
+
+
+@dg.schedule(
+    name="daily_rollup_schedule",
+    cron_schedule=cron_for("daily_rollup"),
+    execution_timezone=settings.timezone(),
+    job=daily_pipeline_job,
+    default_status=default_status(),
+    description="Yesterday's partition (business time zone), raw -> KPIs, every day at BIZINTEL_DAILY_ROLLUP_HOUR.",
+)
+def daily_rollup_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    local_now = context.scheduled_execution_time.astimezone(ZoneInfo(settings.timezone()))
+    day = (local_now.date() - timedelta(days=1)).isoformat()
+    return dg.RunRequest(run_key=f"daily_rollup:{day}", partition_key=day, tags={TRIGGER_TAG: "daily_rollup"})
+
+
+raw_retention_schedule = dg.ScheduleDefinition(
+    name="raw_retention_schedule",
+    cron_schedule="30 1 * * *",
+    execution_timezone=settings.timezone(),
+    job=raw_retention_job,
+    default_status=default_status(),
+    description="Delete raw records older than BIZINTEL_RAW_RETENTION_DAYS, daily at 01:30.",
+)
+
+
+def _scheduled(name: str, job, description: str) -> dg.ScheduleDefinition:
+    return dg.ScheduleDefinition(
+        name=f"{name}_schedule",
+        cron_schedule=cron_for(name),
+        execution_timezone=settings.timezone(),
+        job=job,
+        default_status=default_status(),
+        tags={TRIGGER_TAG: name},
+        description=description,
+    )
+
+
+daily_forecast_schedule = _scheduled(
+    "daily_forecast", forecast_job, "Revenue and DAU forecasts, daily at BIZINTEL_DAILY_FORECAST_HOUR.")
+weekly_report_schedule = _scheduled(
+    "weekly_report", weekly_report_job, "Reports for the last complete week, Mondays at BIZINTEL_WEEKLY_REPORT_HOUR.")
+monthly_cohorts_schedule = _scheduled(
+    "monthly_cohorts", analytics_job,
+    "Cohorts and the other analytics marts, on the 1st at BIZINTEL_MONTHLY_COHORTS_HOUR.")
+monthly_report_schedule = _scheduled(
+    "monthly_report", monthly_report_job,
+    "Reports for the last complete month, on the 1st, 30 minutes after the monthly cohorts.")

@@ -1,0 +1,286 @@
+"""Sensors.
+
+``landing_zone_sensor`` — new and late landing files → ``daily_pipeline_job``
+for exactly the partitions (``dt=`` folders) whose files changed. Its cursor
+holds one fingerprint per partition (hash of the names, sizes and modification
+times of the files in it), so a file is processed once, the cursor survives
+restarts (Dagster stores it), and a file that lands later in a past day's folder
+changes that day's fingerprint only: one run for that day, which re-materializes
+it from raw to KPIs (a partition re-run replaces it). In-flight files (``.``-
+prefixed, ``.tmp``, ``.part``) are ignored, and so is a folder while any of its
+files is younger than BIZINTEL_LANDING_SETTLE_SECONDS (a writer that writes in
+place). Contiguous new days go into one ranged run (the jobs' single-run
+backfill policy); late days are requested separately, tagged ``late``.
+
+``kpi_alert_sensor`` — materializations of ``kpis/kpi_daily`` → one
+``alert_evaluation_job`` run over the materialized dates.
+
+``asset_check_alert_sensor`` — finished runs (success or failure) with failed
+asset-check evaluations → an ``alert_evaluation_job`` run that records and
+notifies them. A failed non-blocking check does not fail its run, so a run-
+failure sensor is not enough: the sensor reads the check evaluations of every
+finished run from the instance's event log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from bizintel_dagster import settings
+from bizintel_dagster.defs.alerts.assets import ALERT_OP_NAME, KPI_DAILY_KEY, alert_evaluation_job
+from bizintel_dagster.defs.jobs import daily_pipeline_job
+from bizintel_dagster.defs.raw.landing import SOURCES, is_in_flight
+
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+PARTITION_TAG = "dagster/partition"
+TRIGGER_TAG = "bizintel/trigger"
+CURSOR_VERSION = 1
+
+
+def default_status() -> dg.DefaultSensorStatus:
+    return dg.DefaultSensorStatus.RUNNING if settings.automation_running_by_default() else dg.DefaultSensorStatus.STOPPED
+
+
+# ----------------------------------------------------------------------------
+# Landing zone
+# ----------------------------------------------------------------------------
+
+
+@dataclass
+class LandingScan:
+    fingerprints: dict[str, str]   # partition key -> fingerprint of its settled files
+    unsettled: set[str]            # partitions with a file younger than the settle time
+    ignored: dict[str, str]        # folder -> why it is not a partition
+
+
+def scan_landing(landing: Path, *, settle_seconds: float = 0, now: float | None = None,
+                 first_day: date | None = None, last_day: date | None = None) -> LandingScan:
+    """Fingerprint every ``<source>/dt=YYYY-MM-DD`` folder of the landing zone by
+    its complete (not in-flight, settled) files."""
+    now = time.time() if now is None else now
+    entries: dict[str, list[str]] = {}
+    unsettled: set[str] = set()
+    ignored: dict[str, str] = {}
+    for source in SOURCES:
+        base = landing / source
+        if not base.is_dir():
+            continue
+        for folder in sorted(base.iterdir()):
+            if not folder.is_dir() or not folder.name.startswith("dt="):
+                continue
+            try:
+                day = date.fromisoformat(folder.name[3:])
+            except ValueError:
+                ignored[f"{source}/{folder.name}"] = "not a dt=YYYY-MM-DD folder"
+                continue
+            if (first_day and day < first_day) or (last_day and day > last_day):
+                ignored[f"{source}/{folder.name}"] = f"outside the partitions ({first_day} .. {last_day})"
+                continue
+            key = day.isoformat()
+            for path in folder.iterdir():
+                if is_in_flight(path.name) or not (path.is_file() or path.is_symlink()):
+                    continue
+                stat = path.lstat()
+                if now - stat.st_mtime < settle_seconds:
+                    unsettled.add(key)
+                entries.setdefault(key, []).append(f"{source}/{path.name}\t{stat.st_size}\t{stat.st_mtime_ns}")
+    fingerprints = {
+        key: hashlib.sha256("\n".join(sorted(files)).encode()).hexdigest()[:16]
+        for key, files in entries.items() if key not in unsettled
+    }
+    return LandingScan(fingerprints, unsettled, ignored)
+
+
+def _runs(days: list[str]) -> list[list[str]]:
+    """Consecutive days grouped: ["03-01", "03-02", "03-05"] -> [["03-01", "03-02"], ["03-05"]]."""
+    groups: list[list[str]] = []
+    for key in sorted(days):
+        if groups and date.fromisoformat(key) - date.fromisoformat(groups[-1][-1]) == timedelta(days=1):
+            groups[-1].append(key)
+        else:
+            groups.append([key])
+    return groups
+
+
+def landing_run_requests(previous: dict[str, str], scan: LandingScan) -> list[dg.RunRequest]:
+    new = [k for k in scan.fingerprints if k not in previous]
+    late = [k for k, fp in scan.fingerprints.items() if k in previous and previous[k] != fp]
+    requests = []
+    for kind, days in (("new_files", new), ("late_files", late)):
+        for group in _runs(days):
+            digest = hashlib.sha256("|".join(scan.fingerprints[k] for k in group).encode()).hexdigest()[:16]
+            tags = {TRIGGER_TAG: kind}
+            if len(group) == 1:
+                requests.append(dg.RunRequest(run_key=f"landing:{group[0]}:{digest}", partition_key=group[0], tags=tags))
+            else:
+                tags.update({RANGE_START_TAG: group[0], RANGE_END_TAG: group[-1]})
+                requests.append(dg.RunRequest(run_key=f"landing:{group[0]}...{group[-1]}:{digest}", tags=tags))
+    return requests
+
+
+def _load_cursor(cursor: str | None) -> dict[str, str]:
+    if not cursor:
+        return {}
+    data = json.loads(cursor)
+    if data.get("v") != CURSOR_VERSION:
+        return {}
+    return dict(data.get("partitions", {}))
+
+
+@dg.sensor(
+    name="landing_zone_sensor",
+    job=daily_pipeline_job,
+    minimum_interval_seconds=60,
+    default_status=default_status(),
+    description="New or late landing files -> daily_pipeline_job for exactly the partitions they touch.",
+)
+def landing_zone_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    previous = _load_cursor(context.cursor)
+    today = datetime.now(ZoneInfo(settings.timezone())).date()
+    scan = scan_landing(settings.landing_dir(), settle_seconds=settings.landing_settle_seconds(),
+                        first_day=settings.start_date(), last_day=today + timedelta(days=1))
+    for folder, why in sorted(scan.ignored.items())[:20]:
+        context.log.warning(f"landing folder {folder} ignored: {why}")
+    if scan.unsettled:
+        context.log.info(f"waiting for files to settle in {sorted(scan.unsettled)}")
+    requests = landing_run_requests(previous, scan)
+    # Partitions still settling keep their old fingerprint; removed folders drop
+    # out (an emptied folder does not trigger a run that would wipe the day).
+    current = dict(scan.fingerprints)
+    for key in scan.unsettled:
+        if key in previous:
+            current[key] = previous[key]
+    cursor = json.dumps({"v": CURSOR_VERSION, "partitions": dict(sorted(current.items()))}, separators=(",", ":"))
+    if not requests:
+        return dg.SensorResult(skip_reason="no new or changed landing files", cursor=cursor)
+    for r in requests:
+        context.log.info(f"requesting {r.tags[TRIGGER_TAG]} run for "
+                         f"{r.partition_key or r.tags[RANGE_START_TAG] + '...' + r.tags[RANGE_END_TAG]}")
+    return dg.SensorResult(run_requests=requests, cursor=cursor)
+
+
+# ----------------------------------------------------------------------------
+# Alerts
+# ----------------------------------------------------------------------------
+
+
+def alert_run_config(**config) -> dict:
+    return {"ops": {ALERT_OP_NAME: {"config": config}}}
+
+
+@dg.sensor(
+    name="kpi_alert_sensor",
+    job=alert_evaluation_job,
+    minimum_interval_seconds=60,
+    default_status=default_status(),
+    description="kpis/kpi_daily materialized -> alert_evaluation_job over the materialized dates.",
+)
+def kpi_alert_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    after = int(context.cursor) if context.cursor else None
+    result = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=KPI_DAILY_KEY, after_storage_id=after), limit=1000, ascending=True)
+    if not result.records:
+        return dg.SensorResult(skip_reason="no new kpis/kpi_daily materializations", cursor=context.cursor)
+    last = result.records[-1].storage_id
+    days = sorted({r.partition_key for r in result.records if r.partition_key})
+    config = {"start_date": days[0], "end_date": days[-1]} if days else {}
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(run_key=f"kpi_daily:{last}", run_config=alert_run_config(**config),
+                                    tags={TRIGGER_TAG: "kpis_materialized"})],
+        cursor=str(last),
+    )
+
+
+def _check_partition(evaluation, run: dg.DagsterRun | None) -> str | None:
+    if getattr(evaluation, "partition", None):
+        return evaluation.partition
+    tags = run.tags if run else {}
+    if RANGE_START_TAG in tags and RANGE_END_TAG in tags:
+        start, end = tags[RANGE_START_TAG], tags[RANGE_END_TAG]
+        return start if start == end else f"{start}...{end}"
+    return tags.get(PARTITION_TAG)
+
+
+def _metadata_text(metadata) -> dict[str, str]:
+    out = {}
+    for key, value in (metadata or {}).items():
+        raw = getattr(value, "value", value)
+        if isinstance(raw, (int, float, str, bool)) and len(str(raw)) <= 200:
+            out[key] = str(raw)
+    return out
+
+
+def failed_checks_of_run(instance: dg.DagsterInstance, run_id: str, job_name: str) -> list[dict]:
+    run = instance.get_run_by_id(run_id)
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
+    failures = []
+    for record in records:
+        evaluation = record.event_log_entry.dagster_event.asset_check_evaluation_data
+        if evaluation.passed:
+            continue
+        failures.append({
+            "asset_key": evaluation.asset_key.to_user_string(),
+            "check_name": evaluation.check_name,
+            "severity": evaluation.severity.value,
+            "blocking": bool(evaluation.blocking),
+            "partition": _check_partition(evaluation, run),
+            "run_id": run_id,
+            "job_name": job_name,
+            "description": evaluation.description or "",
+            "metadata": _metadata_text(evaluation.metadata),
+        })
+    return failures
+
+
+@dg.sensor(
+    name="asset_check_alert_sensor",
+    job=alert_evaluation_job,
+    minimum_interval_seconds=60,
+    default_status=default_status(),
+    description="Finished runs with failed asset checks -> alert_evaluation_job that records and notifies them.",
+)
+def asset_check_alert_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    after = int(context.cursor) if context.cursor else None
+    limit = 100
+    finished = []
+    cursor = after
+    bounds = []
+    for event_type in (dg.DagsterEventType.RUN_SUCCESS, dg.DagsterEventType.RUN_FAILURE):
+        result = context.instance.fetch_run_status_changes(
+            dg.RunStatusChangeRecordsFilter(event_type=event_type, after_storage_id=after), limit=limit, ascending=True)
+        finished += result.records
+        if len(result.records) == limit:  # more to come: do not skip past what is unread
+            bounds.append(result.records[-1].storage_id)
+    finished.sort(key=lambda r: r.storage_id)
+    if bounds:
+        finished = [r for r in finished if r.storage_id <= min(bounds)]
+    if not finished:
+        return dg.SensorResult(skip_reason="no finished runs", cursor=context.cursor)
+    cursor = finished[-1].storage_id
+    failures = []
+    for record in finished:
+        entry = record.event_log_entry
+        if entry.job_name == alert_evaluation_job.name:
+            continue
+        failures += failed_checks_of_run(context.instance, entry.run_id, entry.job_name or "")
+    if not failures:
+        return dg.SensorResult(skip_reason=f"{len(finished)} finished run(s), no failed checks", cursor=str(cursor))
+    context.log.info(f"{len(failures)} failed asset check(s): "
+                     + ", ".join(f"{f['asset_key']}:{f['check_name']}" for f in failures[:10]))
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(
+            run_key=f"asset_checks:{cursor}",
+            run_config=alert_run_config(evaluate_rules=False, check_failures=failures),
+            tags={TRIGGER_TAG: "asset_check_failed"},
+        )],
+        cursor=str(cursor),
+    )

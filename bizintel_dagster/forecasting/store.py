@@ -1,0 +1,124 @@
+"""Read KPI history from the warehouse and write the forecast tables.
+
+Tables (schema ``forecasts``), replaced as a whole in one transaction per run:
+
+- ``daily_forecasts``: metric, model, forecast_date, horizon_days, point,
+  lower_80, upper_80, lower_95, upper_95, unit, generated_at
+- ``backtest``: one row per metric, model, origin and target day: actual,
+  point, out-of-sample interval bounds, abs_error, mase_scale, in_80, in_95
+- ``forecast_accuracy``: MAE, sMAPE, MASE, coverage per metric, model and
+  horizon bucket (1-7, 8-30, 31-90, all)
+- ``forecast_status``: one row per metric: status, message, primary model,
+  history, check outcomes, interval method
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+
+import pandas as pd
+
+from bizintel_dagster.forecasting.models import as_series
+from bizintel_dagster.forecasting.pipeline import MetricForecast, MetricSpec
+
+SCHEMA = "forecasts"
+
+DDL = {
+    "daily_forecasts": """
+        metric varchar not null, model varchar not null, forecast_date date not null, horizon_days integer not null,
+        point double, lower_80 double, upper_80 double, lower_95 double, upper_95 double,
+        unit varchar, generated_at timestamptz not null""",
+    "backtest": """
+        metric varchar not null, model varchar not null, origin_date date not null, target_date date not null,
+        horizon_days integer not null, actual double, point double,
+        lower_80 double, upper_80 double, lower_95 double, upper_95 double,
+        abs_error double, mase_scale double, in_80 boolean, in_95 boolean, generated_at timestamptz not null""",
+    "forecast_accuracy": """
+        metric varchar not null, model varchar not null, horizons varchar not null, n_points integer,
+        n_origins integer, mae double, smape double, mase double, coverage_80 double, coverage_95 double,
+        n_interval_points integer, generated_at timestamptz not null""",
+    "forecast_status": """
+        metric varchar not null, status varchar not null, message varchar, primary_model varchar, unit varchar,
+        history_days integer, first_actual_date date, last_actual_date date, missing_days integer,
+        mase double, mase_seasonal_naive double, relative_mase double, coverage_80 double,
+        beats_naive boolean, beats_naive_message varchar, coverage_ok boolean, coverage_message varchar,
+        interval_method varchar, generated_at timestamptz not null""",
+}
+
+
+def read_history(con, specs: list[MetricSpec], exclude_day: date | None = None) -> dict[str, pd.Series] | None:
+    """Each metric's daily series from kpis.kpi_daily (days with landing data
+    only: a day without data is missing, not zero). ``exclude_day``: today's
+    partition, still incomplete. None without the table."""
+    exists = con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'kpis' and table_name = 'kpi_daily'"
+    ).fetchall()[0][0]
+    if not exists:
+        return None
+    columns = ", ".join(spec.column for spec in specs)
+    frame = con.execute(
+        f"select metric_date, {columns} from kpis.kpi_daily where has_data and metric_date is distinct from ? order by 1",
+        [exclude_day],
+    ).df()
+    return {spec.metric: as_series(frame["metric_date"], frame[spec.column]) for spec in specs}
+
+
+def _finite(value):
+    return float(value) if value is not None and isinstance(value, (int, float)) and math.isfinite(value) else None
+
+
+def status_row(result: MetricForecast, spec: MetricSpec, generated_at: datetime) -> dict:
+    beats, cov = result.beats_naive.values, result.coverage_80.values
+    return {
+        "metric": result.metric, "status": result.status, "message": result.message,
+        "primary_model": result.primary_model, "unit": spec.unit,
+        "history_days": result.history["observed_days"],
+        "first_actual_date": result.history["first_date"], "last_actual_date": result.history["last_date"],
+        "missing_days": result.history["missing_days"],
+        "mase": _finite(beats.get("mase")), "mase_seasonal_naive": _finite(beats.get("mase_seasonal_naive")),
+        "relative_mase": _finite(beats.get("relative_mase")), "coverage_80": _finite(cov.get("coverage_80")),
+        "beats_naive": result.beats_naive.passed, "beats_naive_message": result.beats_naive.message,
+        "coverage_ok": result.coverage_80.passed, "coverage_message": result.coverage_80.message,
+        "interval_method": "; ".join(f"{m}: {d}" for m, d in result.interval_method.items()),
+        "generated_at": generated_at,
+    }
+
+
+def write_tables(con, results: list[tuple[MetricForecast, MetricSpec]], generated_at: datetime) -> dict[str, int]:
+    """Replace the four forecast tables in one transaction; returns row counts."""
+    frames = {
+        "daily_forecasts": pd.concat([r.forecasts.assign(unit=s.unit) for r, s in results], ignore_index=True)
+        if results else pd.DataFrame(),
+        "backtest": pd.concat([r.backtest for r, _ in results], ignore_index=True) if results else pd.DataFrame(),
+        "forecast_accuracy": pd.concat([r.accuracy for r, _ in results], ignore_index=True)
+        if results else pd.DataFrame(),
+        "forecast_status": pd.DataFrame([status_row(r, s, generated_at) for r, s in results]),
+    }
+    counts = {}
+    con.execute("begin transaction")
+    try:
+        con.execute(f"create schema if not exists {SCHEMA}")
+        for table, ddl in DDL.items():
+            con.execute(f"create or replace table {SCHEMA}.{table} ({ddl})")
+            frame = frames[table]
+            if frame.empty:
+                counts[table] = 0
+                continue
+            frame = frame.copy()
+            if "generated_at" not in frame.columns:
+                frame["generated_at"] = generated_at
+            columns = [line.split()[0] for line in ddl.replace("\n", " ").split(",") if line.strip()]
+            frame = frame[columns].astype(object).where(frame[columns].notna(), None)
+            con.register("_forecast_frame", frame)
+            try:
+                column_list = ", ".join(columns)
+                con.execute(f"insert into {SCHEMA}.{table} ({column_list}) select {column_list} from _forecast_frame")
+            finally:
+                con.unregister("_forecast_frame")
+            counts[table] = len(frame)
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return counts

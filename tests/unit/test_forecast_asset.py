@@ -1,0 +1,102 @@
+"""The forecasts asset and the executive report on a tiny warehouse holding only
+kpis.kpi_daily: five days of a new business, and a history with a missing
+week. Neither may crash; both must say what happened."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import dagster as dg
+import duckdb
+import numpy as np
+import pytest
+from dagster_duckdb import DuckDBResource
+
+from bizintel_dagster.defs.forecasts.assets import forecasts
+from bizintel_dagster.defs.reports.assets import executive_report
+
+
+def _warehouse(path, days: list[date]) -> None:
+    rng = np.random.default_rng(1)
+    with duckdb.connect(str(path)) as con:
+        con.execute("""create schema kpis; create table kpis.kpi_daily (
+            metric_date date, has_data boolean, revenue_total_minor bigint, revenue_consumer_minor bigint,
+            revenue_b2b_minor bigint, refunds_minor bigint, purchases bigint, payers bigint, dau bigint,
+            signups bigint, zone_visits bigint, engagement_rate double, sponsor_value_minor bigint,
+            records_quarantined bigint, payer_rate double, data_quality_score double)""")
+        for i, day in enumerate(days):
+            dau = int(200 + i + 40 * (day.weekday() >= 4) + rng.integers(0, 10))
+            revenue = int(dau * 1500 + rng.integers(0, 20_000))
+            con.execute("insert into kpis.kpi_daily values (?, true, ?, ?, 0, 0, ?, ?, ?, 3, 50, 0.5, 1000, 2, ?, 97.5)",
+                        [day, revenue, revenue, dau // 4, dau // 10, dau, (dau // 10) / dau])
+
+
+def _materialize(tmp_path, days, monkeypatch):
+    path = tmp_path / "wh.duckdb"
+    _warehouse(path, days)
+    monkeypatch.setenv("BIZINTEL_REPORTS_DIR", str(tmp_path / "reports"))
+    result = dg.materialize([forecasts, executive_report], resources={"warehouse": DuckDBResource(database=str(path))},
+                            run_config={"ops": {"reports__executive_report": {"config": {"period": "last_week"}}}},
+                            raise_on_error=False)
+    with duckdb.connect(str(path), read_only=True) as con:
+        status = con.execute("select metric, status, message from forecasts.forecast_status order by 1").fetchall()
+        rows = con.execute("select count(*) from forecasts.daily_forecasts").fetchall()[0][0]
+    return result, status, rows
+
+
+def test_five_days_give_a_clear_message_and_warnings_not_a_crash(tmp_path, monkeypatch):
+    days = [date(2026, 6, 1) + timedelta(days=i) for i in range(5)]
+    result, status, rows = _materialize(tmp_path, days, monkeypatch)
+    assert result.success
+    assert rows == 0
+    assert [s[1] for s in status] == ["insufficient_history", "insufficient_history"]
+    assert all("only 5 day(s) of history" in s[2] for s in status)
+    checks = result.get_asset_check_evaluations()
+    assert len(checks) == 4 and not any(c.passed for c in checks)
+    assert {c.severity for c in checks} == {dg.AssetCheckSeverity.WARN}
+    metadata = result.asset_materializations_for_node("forecasts")[0].metadata
+    assert "insufficient_history" in metadata["status"].md_str
+    html = (tmp_path / "reports").glob("executive_*.html")
+    page = next(html).read_text(encoding="utf-8")
+    assert "Forecast (Revenue): revenue: no forecast - only 5 day(s) of history" in page
+
+
+@pytest.mark.parametrize("gap_start", [20, 50])
+def test_a_missing_week_is_skipped_and_reported(tmp_path, monkeypatch, gap_start):
+    days = [date(2026, 4, 1) + timedelta(days=i) for i in range(70) if not gap_start <= i < gap_start + 7]
+    result, status, rows = _materialize(tmp_path, days, monkeypatch)
+    assert result.success
+    assert [s[1] for s in status] == ["ok", "ok"] and rows == 2 * 2 * 90
+    assert all("7 missing day(s)" in s[2] for s in status)
+
+
+def test_an_unexpected_error_in_one_metric_is_recorded_and_the_other_still_forecast(tmp_path, monkeypatch):
+    from bizintel_dagster.defs.forecasts import assets as forecast_assets
+
+    real = forecast_assets.forecast_metric
+
+    def flaky(series, spec):
+        if spec.metric == "revenue":
+            raise ZeroDivisionError("synthetic bug")
+        return real(series, spec)
+
+    monkeypatch.setattr(forecast_assets, "forecast_metric", flaky)
+    days = [date(2026, 4, 1) + timedelta(days=i) for i in range(60)]
+    result, status, rows = _materialize(tmp_path, days, monkeypatch)
+    assert result.success
+    assert status[0][:2] == ("dau", "ok") and status[1][:2] == ("revenue", "error")
+    assert "ZeroDivisionError: synthetic bug" in status[1][2] and rows == 2 * 90
+
+
+def test_warehouse_connection_is_closed_when_the_step_fails(tmp_path):
+    from bizintel_dagster.forecasting.connection import warehouse_connection
+
+    path = str(tmp_path / "wh.duckdb")
+    resource = DuckDBResource(database=path, connection_config={"memory_limit": "1GB"})
+    with pytest.raises(RuntimeError):
+        with warehouse_connection(resource) as con:
+            con.execute("create table t as select 1 as x")
+            raise RuntimeError("step failed")
+    # another configuration in the same process: refused while a connection is left open
+    with duckdb.connect(path, read_only=True) as con:
+        assert con.execute("select x from t").fetchall() == [(1,)]
