@@ -2,7 +2,10 @@
 
     bizintel prepare            parse the dbt project (writes the manifest Dagster loads)
     bizintel generate           write demo landing files
-    bizintel run                generate (if needed), materialize everything, publish, summarize
+    bizintel run                generate (if needed), materialize everything (daily pipeline,
+                                analytics, forecasts, reports, alerts), publish, summarize
+    bizintel backfill --start D --end D
+                                re-materialize days D..D (one run), refresh the marts, publish
     bizintel publish            publish the analysts' copy
     bizintel summary            print rows per layer and where to look
 """
@@ -10,6 +13,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import subprocess
 import time
 from datetime import date
@@ -17,7 +21,23 @@ from pathlib import Path
 
 from bizintel_dagster import settings
 
-LAYER_SCHEMAS = ("raw", "reference", "cleansed", "enriched", "fused", "kpis")
+LAYER_SCHEMAS = (
+    "raw", "reference", "cleansed", "enriched", "fused", "kpis",
+    "subscriptions", "cohorts", "customers", "experiments", "forecasts", "reports", "alerts",
+)
+
+# What `bizintel run` materializes, in order: each job reads what the previous ones wrote.
+# The daily pipeline is the only partitioned one; it runs as one run over the landing range.
+RUN_SEQUENCE = (
+    "reference_job",
+    "daily_pipeline_job",
+    "analytics_job",
+    "forecast_job",
+    "weekly_report_job",
+    "monthly_report_job",
+    "alert_evaluation_job",
+    "publish_job",
+)
 
 
 def prepare() -> None:
@@ -49,23 +69,68 @@ def generate(args: argparse.Namespace) -> None:
     generator.main(argv)
 
 
-def materialize_all(first: date, last: date) -> dict[str, bool]:
-    """Reference data, the daily pipeline over [first, last] in one run, then the
-    analysts' copy. Returns every evaluated check and whether it passed."""
+# After a backfill the unpartitioned marts are rebuilt over all days, then published.
+BACKFILL_SEQUENCE = ("daily_pipeline_job", "analytics_job", "publish_job")
+
+
+def materialize_all(first: date, last: date, sequence: tuple[str, ...] = RUN_SEQUENCE) -> dict[str, bool]:
+    """Every job of RUN_SEQUENCE, the daily pipeline over [first, last] in one run,
+    ending with the analysts' copy. Returns every evaluated check and whether it passed.
+
+    dbt's console output (hundreds of lines per run) goes to a log file, so the
+    terminal shows one line per job and the summary."""
     from bizintel_dagster import runner
 
     definitions = runner.load_definitions()
     instance = runner.default_instance()
+    log_path = Path(settings.get("BIZINTEL_DATA_DIR")) / "logs" / f"run-{time.strftime('%Y%m%dT%H%M%S')}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    print(f"  dbt and step output: {log_path}")
     checks: dict[str, bool] = {}
-    for job_name, window in (("reference_job", None), ("daily_pipeline_job", (first, last)), ("publish_job", None)):
-        started = time.monotonic()
-        result = runner.run_job(definitions, job_name, instance, *(window or ()), log_level="WARNING")
-        checks.update(runner.check_results(result))
-        print(f"  {job_name:<20} {'ok' if result.success else 'FAILED'} in {time.monotonic() - started:.1f}s")
-        if not result.success:
-            summary(checks)
-            raise SystemExit(f"{job_name} failed; see the run in the Dagster UI (make ui) or the log above")
+    with log_path.open("w", encoding="utf-8") as log:
+        for job_name in sequence:
+            window = (first, last) if job_name == "daily_pipeline_job" else ()
+            started = time.monotonic()
+            with contextlib.redirect_stdout(log):
+                result = runner.run_job(definitions, job_name, instance, *window, log_level="WARNING")
+            checks.update(runner.check_results(result))
+            print(f"  {job_name:<20} {'ok' if result.success else 'FAILED'} in {time.monotonic() - started:.1f}s")
+            if not result.success:
+                summary(checks)
+                raise SystemExit(f"{job_name} failed; see {log_path}, the errors above, or the run in the UI (make ui)")
     return checks
+
+
+def _headlines(con, per_schema: dict[str, list[int]]) -> list[str]:
+    """One line per downstream layer that exists: the figure a person looks for first."""
+    lines = []
+    if "subscriptions" in per_schema:
+        row = con.execute(
+            """select strftime(month_start, '%Y-%m'), end_mrr_minor / 100.0, nrr, grr from subscriptions.mrr_monthly
+               where not is_latest_month order by month_start desc limit 1"""
+        ).fetchall()
+        if row:
+            month, mrr, nrr, grr = row[0]
+            lines.append(f"MRR {month}: {mrr:,.2f}, NRR {nrr}, GRR {grr} (subscriptions.mrr_monthly)")
+    if "forecasts" in per_schema:
+        for metric, status, mase, naive, cov in con.execute(
+            """select metric, status, round(mase, 2), round(mase_seasonal_naive, 2), round(coverage_80, 3)
+               from forecasts.forecast_status order by metric"""
+        ).fetchall():
+            lines.append(f"forecast {metric}: {status}, backtest MASE {mase} (seasonal naive {naive}), "
+                         f"80% interval coverage {cov} (forecasts.forecast_status)")
+    if "reports" in per_schema:
+        n, folder = con.execute(
+            "select count(distinct path), min(regexp_replace(path, '/[^/]*$', '')) from reports.report_catalog"
+        ).fetchall()[0]
+        lines.append(f"reports: {n} files under {folder} (reports.report_catalog)")
+    if "alerts" in per_schema:
+        rows = con.execute(
+            "select severity, count(*) from alerts.alert_events group by 1 order by 1"
+        ).fetchall()
+        listed = ", ".join(f"{n} {severity}" for severity, n in rows) or "none"
+        lines.append(f"alerts raised: {listed} (alerts.alert_events; log {settings.alert_log_path()})")
+    return lines
 
 
 def summary(checks: dict[str, bool] | None = None) -> None:
@@ -85,6 +150,7 @@ def summary(checks: dict[str, bool] | None = None) -> None:
                       round(avg(data_quality_score), 2), sum(records_quarantined)
                from kpis.kpi_daily"""
         ).fetchall()[0] if "kpis" in per_schema else (None,) * 5
+        headlines = _headlines(con, per_schema)
     print("\nbizintel warehouse")
     for schema in LAYER_SCHEMAS:
         if schema in per_schema:
@@ -94,6 +160,8 @@ def summary(checks: dict[str, bool] | None = None) -> None:
         currency = settings.get("BIZINTEL_REPORTING_CURRENCY")
         print(f"  KPIs {kpi[0]} .. {kpi[1]}: revenue {currency} {kpi[2]:,.2f}, "
               f"mean data-quality score {kpi[3]}, {kpi[4]:,} records quarantined (cleansed.quarantine_records)")
+    for line in headlines:
+        print(f"  {line}")
     if checks is not None:
         failed = [name for name, ok in checks.items() if not ok]
         print(f"  checks: {len(checks) - len(failed)} passed, {len(failed)} failed")
@@ -123,6 +191,17 @@ def run(args: argparse.Namespace) -> None:
         raise SystemExit(1)
 
 
+def backfill(args: argparse.Namespace) -> None:
+    first, last = date.fromisoformat(args.start), date.fromisoformat(args.end or args.start)
+    if last < first:
+        raise SystemExit(f"--end {last} is before --start {first}")
+    print(f"backfilling {(last - first).days + 1} daily partitions {first} .. {last} in one run")
+    checks = materialize_all(first, last, BACKFILL_SEQUENCE)
+    summary(checks)
+    if not all(checks.values()):
+        raise SystemExit(1)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="bizintel", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -136,6 +215,9 @@ def main(argv: list[str] | None = None) -> None:
         p.add_argument("--seed", type=int)
         if name == "run":
             p.add_argument("--regenerate", action="store_true", help="rewrite the landing zone first")
+    p = sub.add_parser("backfill", help="re-materialize a range of days in one run (replaces those partitions)")
+    p.add_argument("--start", required=True, help="first day, YYYY-MM-DD")
+    p.add_argument("--end", help="last day, YYYY-MM-DD (default: --start)")
     sub.add_parser("publish")
     sub.add_parser("summary")
     args = parser.parse_args(argv)
@@ -145,6 +227,8 @@ def main(argv: list[str] | None = None) -> None:
         generate(args)
     elif args.command == "run":
         run(args)
+    elif args.command == "backfill":
+        backfill(args)
     elif args.command == "publish":
         from bizintel_dagster import warehouse
 

@@ -21,7 +21,10 @@ def pytest_configure(config):
     from bizintel_dagster import cli, settings
 
     settings.apply_defaults()
-    cli.prepare()
+    # pytest-xdist: the controller prepares the manifest before it starts the
+    # workers; workers reading it must not rewrite it under each other.
+    if not hasattr(config, "workerinput"):
+        cli.prepare()
 
 
 @pytest.fixture

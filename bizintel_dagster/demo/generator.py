@@ -69,6 +69,11 @@ ACTIVE_SHARE = 0.20         # daily active users / known users at the start
 SIGNUP_GROWTH = 0.60        # new sign-ups over the window, relative to the initial base
 DROP_FACTOR = 0.5           # purchase volume on injected revenue-drop days
 USER_ID_BASE = 100_000      # user index i is "usr_{USER_ID_BASE + i}"
+# Users who sign up in the window do not all stay: a share is loyal, the others
+# leave after an exponential lifetime (stable per user), so cohorts retain
+# differently and churn is visible. Users known before the window are the loyal core.
+LOYAL_SHARE = 0.45
+LIFETIME_MEAN_DAYS = 40
 
 WEEKDAY_FACTOR = np.array([0.85, 0.85, 0.90, 0.95, 1.15, 1.30, 1.10])  # Mon..Sun
 EVENT_DAY_PROBABILITY = np.array([0.05, 0.05, 0.15, 0.25, 0.70, 0.90, 0.60])  # per venue
@@ -682,6 +687,21 @@ def user_pii(users: np.ndarray) -> dict[str, pa.Array]:
             "email": email, "phone": phone}
 
 
+def lifetime_days(users: np.ndarray) -> np.ndarray:
+    """Days a user signed up in the window stays active (inf = loyal); stable per user."""
+    h = _hash(users, 11)
+    u = ((h >> np.uint64(8)) % np.uint64(1_000_000)).astype(np.float64) / 1_000_000 + 0.5e-6
+    return np.where((h % np.uint64(100)).astype(np.int64) < LOYAL_SHARE * 100, np.inf,
+                    -LIFETIME_MEAN_DAYS * np.log(u))
+
+
+def alive(users: np.ndarray, t: int, plan: Plan) -> np.ndarray:
+    """Whether each known user (index < pool_start[t]) still uses the app on day t."""
+    base = int(plan.pool_start[0])
+    signup_day = np.searchsorted(plan.pool_end, users, side="right")
+    return (users < base) | (t - signup_day < lifetime_days(users))
+
+
 def app_day(t: int, plan: Plan, ref: Reference, seed: int, pending: dict[int, list]) -> dict[str, np.ndarray]:
     """One day of app events as columns sorted by time. Purchases that will be
     refunded on a later day are queued in ``pending``."""
@@ -690,20 +710,24 @@ def app_day(t: int, plan: Plan, ref: Reference, seed: int, pending: dict[int, li
     t0, t1 = int(plan.bounds[t]), int(plan.bounds[t + 1])
     blocks = []
 
-    # Active users: today's sign-ups plus returning users, a third of them recent.
+    # Active users: today's sign-ups plus returning users still active, a third of them recent.
     new_users = np.arange(plan.pool_start[t], plan.pool_end[t])
-    n_ret = max(int(plan.dau[t]) - len(new_users), 0)
+    known = np.arange(plan.pool_start[t])
+    active_pool = known[alive(known, t, plan)]
+    n_ret = min(max(int(plan.dau[t]) - len(new_users), 0), len(active_pool))
     n_recent = int(0.35 * n_ret)
-    returning = rng.integers(0, plan.pool_start[t], n_ret - n_recent)
+    returning = active_pool[rng.integers(0, len(active_pool), n_ret - n_recent)]
     ago = t - 1 - rng.exponential(20, n_recent).astype(np.int64)
     ok = ago >= 0
     lo, hi = plan.pool_start[ago[ok]], plan.pool_end[ago[ok]]
     anyone = rng.integers(0, plan.pool_start[t], ok.sum())
     recent = np.where(hi > lo, lo + (rng.random(ok.sum()) * (hi - lo)).astype(np.int64), anyone)
-    returning = np.unique(np.concatenate([returning, recent, rng.integers(0, plan.pool_start[t], (~ok).sum())]))
-    deficit = min(n_ret, int(plan.pool_start[t])) - len(returning)
+    recent = recent[alive(recent, t, plan)]
+    earlier = active_pool[rng.integers(0, len(active_pool), (~ok).sum())]
+    returning = np.unique(np.concatenate([returning, recent, earlier]))
+    deficit = n_ret - len(returning)
     if deficit > 0:  # top up the draws that collided, so volume follows the plan
-        others = np.setdiff1d(np.arange(plan.pool_start[t]), returning, assume_unique=True)
+        others = np.setdiff1d(active_pool, returning, assume_unique=True)
         returning = np.sort(np.concatenate([returning, rng.choice(others, deficit, replace=False)]))
     users = np.concatenate([returning, new_users])
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import socket
+import secrets
 import ssl
 import subprocess
 import threading
@@ -96,13 +97,14 @@ class SmtpServer:
     """aiosmtpd on 127.0.0.1. With a certificate: STARTTLS offered and AUTH only
     after it (aiosmtpd's default); credentials are checked."""
 
-    def __init__(self, certificate: tuple[Path, Path] | None = None, username: str = "alerts",
-                 password: str = "s3cret"):
+    def __init__(self, certificate: tuple[Path, Path] | None = None, username: str = "alerts"):
         self.port = free_port()
+        # a fresh password per server: no credential literal in the repository
+        self.username, self.password = username, secrets.token_urlsafe(12)
         self.collector = _Collector()
         self.logins: list[str] = []
         self.tls = certificate is not None
-        credentials = (username.encode(), password.encode())
+        credentials = (username.encode(), self.password.encode())
 
         def authenticator(server, session, envelope, mechanism, auth_data):
             ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == credentials

@@ -190,7 +190,7 @@ channels:
 """
     with WebhookServer() as hook, SmtpServer(certificate) as smtp:
         env = {"TEST_WEBHOOK_URL": hook.url, "TEST_SMTP_HOST": "127.0.0.1", "TEST_SMTP_PORT": str(smtp.port),
-               "TEST_SMTP_USER": "alerts", "TEST_SMTP_PASSWORD": "s3cret", "TEST_SMTP_CA": str(certificate[0]),
+               "TEST_SMTP_USER": "alerts", "TEST_SMTP_PASSWORD": smtp.password, "TEST_SMTP_CA": str(certificate[0]),
                "TEST_ALERT_FROM": "bizintel@example.com", "TEST_ALERT_TO": "ops@example.com, cfo@example.com"}
         summary = _evaluate(kpi_warehouse, rules_yaml(REVENUE_DROP_RULE, channels=channels), env, end=DROP_DAYS[0])
     assert summary.deliveries == {"sent": 2}

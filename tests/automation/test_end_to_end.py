@@ -95,7 +95,7 @@ def world(tmp_path_factory):
             "DAGSTER_HOME": str(home), "BIZINTEL_LANDING_SETTLE_SECONDS": "0", "BIZINTEL_ALERTS_CONFIG": str(rules),
             "BIZINTEL_ALERT_LOG": str(root / "alerts.log"), "E2E_WEBHOOK_URL": hook.url,
             "E2E_SMTP_HOST": "127.0.0.1", "E2E_SMTP_PORT": str(smtp.port), "E2E_SMTP_USER": "alerts",
-            "E2E_SMTP_PASSWORD": "s3cret", "E2E_ALERT_TO": "ops@example.com",
+            "E2E_SMTP_PASSWORD": smtp.password, "E2E_ALERT_TO": "ops@example.com",
         }.items():
             mp.setenv(key, value)
         summary = generator.generate(settings.landing_dir(), start=START, days=DAYS, app_events=160_000, seed=7)
