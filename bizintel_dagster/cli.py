@@ -23,7 +23,7 @@ from bizintel_dagster import settings
 
 LAYER_SCHEMAS = (
     "raw", "reference", "cleansed", "enriched", "fused", "kpis",
-    "subscriptions", "cohorts", "customers", "experiments", "forecasts", "reports", "alerts",
+    "subscriptions", "cohorts", "customers", "experiments", "segments", "forecasts", "reports", "alerts",
 )
 
 # What `bizintel run` materializes, in order: each job reads what the previous ones wrote.

@@ -20,7 +20,7 @@ WAREHOUSE_POOL = "warehouse"
 
 # Schemas analysts get. `raw` (clear PII, raw lines) and `staging` (views over
 # raw) stay private to the pipeline.
-PUBLISHED_SCHEMAS = ("reference", "cleansed", "enriched", "fused", "kpis", "alerts", "subscriptions", "cohorts", "customers", "experiments", "forecasts", "reports")
+PUBLISHED_SCHEMAS = ("reference", "cleansed", "enriched", "fused", "kpis", "alerts", "subscriptions", "cohorts", "customers", "experiments", "segments", "forecasts", "reports")
 # The copy is written in an older storage format so analysts' tools on any DuckDB
 # 1.2+ (the duckdb CLI, DBeaver, Python) can open it, whatever DuckDB the
 # pipeline itself runs.

@@ -56,9 +56,10 @@ def test_writers_wait_for_a_held_lock_instead_of_failing(tmp_path):
         holder.wait(timeout=30)
 
         # dbt opens the file itself: the step fails on the lock and Dagster retries it
-        # with backoff (policies.retry_transient). dbt needs several seconds to start,
-        # so the lock is held long enough for its first attempt to meet it.
-        holder = _hold_lock(14)
+        # with backoff (policies.retry_transient). dbt needs several seconds to start
+        # (more on a busy machine), so the lock is held long enough for its first
+        # attempt to meet it and short enough for a later attempt (backoff 2+4+8+16 s) to pass.
+        holder = _hold_lock(25)
         dbt, dbt_retries, dbt_elapsed = _run_step("dbt_cleansed")
         holder.wait(timeout=30)
         loaded = query("select count(*) from raw.app_events")[0][0]

@@ -6,7 +6,7 @@ over every day the daily pipeline has processed. Run it after the daily pipeline
 
 import dagster as dg
 
-ANALYTICS_GROUPS = ("kpi_rollups", "subscriptions", "cohorts", "customers", "experiments")
+ANALYTICS_GROUPS = ("kpi_rollups", "subscriptions", "cohorts", "customers", "experiments", "segments")
 
 analytics_job = dg.define_asset_job(
     "analytics_job",

@@ -1,0 +1,164 @@
+"""Rule-based segments as an asset: ``segments/segment_membership`` is the
+warehouse's ``segments`` schema.
+
+The rules in BIZINTEL_SEGMENTS_CONFIG (config/segments.yaml) are evaluated in
+SQL over attribute tables built from the marts, so analysts can join any KPI to a
+segment on ``member_id``. Everything is as of the last day with data, never the
+wall clock, so a re-run over the same data writes the same rows; the history
+keeps one row per segment and as-of date, replaced when that date is re-run.
+"""
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+
+import dagster as dg
+import duckdb
+from dagster_duckdb import DuckDBResource
+
+from bizintel_dagster.policies import OWNERS, retry_transient
+from bizintel_dagster.segments import config as segment_config
+from bizintel_dagster.segments import sql as segment_sql
+from bizintel_dagster.warehouse import WAREHOUSE_POOL
+
+SEGMENT_MEMBERSHIP_KEY = dg.AssetKey(["segments", "segment_membership"])
+UPSTREAM_KEYS = [
+    dg.AssetKey(["enriched", "dim_users"]),
+    dg.AssetKey(["enriched", "enriched_app_events"]),
+    dg.AssetKey(["kpis", "kpi_daily"]),
+    dg.AssetKey(["customers", "account_scorecard"]),
+    dg.AssetKey(["enriched", "dim_accounts"]),
+]
+
+# The day each entity's attributes describe: the last KPI day with data for
+# users, the scorecard's own day for accounts (both come from the same partitions).
+_AS_OF_SQL = {
+    "user": ("kpis.kpi_daily", "select max(metric_date) from kpis.kpi_daily where has_data"),
+    "account": ("customers.account_scorecard", "select max(as_of_date) from customers.account_scorecard"),
+}
+
+_DDL = """
+create schema if not exists segments;
+create or replace table segments.segment_definitions (
+    segment_name varchar not null, entity varchar not null, description varchar,
+    rule_json varchar not null, rule_sql varchar not null, rule_params varchar not null);
+create or replace table segments.segment_membership (
+    segment_name varchar not null, entity varchar not null, member_id varchar not null, as_of_date date not null);
+create table if not exists segments.segment_history (
+    as_of_date date not null, segment_name varchar not null, entity varchar not null, members bigint not null);
+"""
+
+_COUNTS_SQL = """
+create or replace table segments.segment_counts as
+with population as (
+    select 'user' as entity, count(*) as population from segments.user_attributes
+    union all
+    select 'account', count(*) from segments.account_attributes
+),
+as_of as (select * from (values ('user', ?), ('account', ?)) as t(entity, as_of_date))
+select
+    d.segment_name,
+    d.entity,
+    cast(as_of.as_of_date as date) as as_of_date,
+    count(m.member_id) as members,
+    round(count(m.member_id) / nullif(any_value(population.population), 0), 4) as share_of_entity
+from segments.segment_definitions as d
+join population using (entity)
+join as_of using (entity)
+left join segments.segment_membership as m using (segment_name, entity)
+group by all
+order by d.entity, d.segment_name
+"""
+
+
+@dataclass
+class Summary:
+    as_of: dict[str, date]
+    counts: list[tuple] = field(default_factory=list)      # (segment, entity, members, share)
+    row_counts: dict[str, int] = field(default_factory=dict)
+
+
+def _as_of_dates(con: duckdb.DuckDBPyConnection) -> dict[str, date]:
+    out = {}
+    for entity, (table, query) in _AS_OF_SQL.items():
+        day = con.execute(query).fetchone()[0]
+        if day is None:
+            raise dg.Failure(f"no data to segment {entity}s on ({table} has no day with data): "
+                             "run the daily pipeline and the analytics job first")
+        out[entity] = day
+    return out
+
+
+def materialize_segments(con: duckdb.DuckDBPyConnection, cfg: segment_config.SegmentConfig) -> Summary:
+    """Rebuild the ``segments`` schema in one transaction: a failure leaves the
+    previous membership and history untouched."""
+    summary = Summary(as_of=_as_of_dates(con))
+    con.execute("begin transaction")
+    try:
+        con.execute(_DDL)
+        for entity, table in segment_sql.ATTRIBUTE_TABLES.items():
+            con.execute(f"create or replace table {table} as {segment_sql.attributes_sql(entity)}",
+                        [summary.as_of[entity]])
+        for seg in cfg.segments:
+            select, params = segment_sql.membership_sql(seg.rule, seg.entity)
+            where, _ = segment_sql.compile_rule(seg.rule, seg.entity)
+            con.execute("insert into segments.segment_definitions values (?, ?, ?, ?, ?, ?)",
+                        [seg.name, seg.entity, seg.description, json.dumps(segment_config.rule_to_json(seg.rule)),
+                         where, json.dumps([segment_config.jsonable(p) for p in params])])
+            con.execute(f"insert into segments.segment_membership select ?, ?, member_id, as_of_date from ({select})",
+                        [seg.name, seg.entity, *params])
+        con.execute(_COUNTS_SQL, [summary.as_of["user"], summary.as_of["account"]])
+        # Idempotent history: a re-run for the same day replaces that day's rows.
+        con.execute("""delete from segments.segment_history as h
+                       using (select distinct entity, as_of_date from segments.segment_counts) as c
+                       where h.entity = c.entity and h.as_of_date = c.as_of_date""")
+        con.execute("""insert into segments.segment_history
+                       select as_of_date, segment_name, entity, members from segments.segment_counts""")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    summary.counts = con.execute(
+        "select segment_name, entity, members, share_of_entity from segments.segment_counts").fetchall()
+    for table in ("user_attributes", "account_attributes", "segment_membership", "segment_counts",
+                  "segment_definitions", "segment_history"):
+        summary.row_counts[f"segments.{table}"] = con.execute(f"select count(*) from segments.{table}").fetchone()[0]
+    return summary
+
+
+def _counts_markdown(counts: list[tuple]) -> str:
+    rows = [f"| {name} | {entity} | {members} | {share if share is not None else 'n/a'} |"
+            for name, entity, members, share in counts]
+    return "\n".join(["| segment | entity | members | share_of_entity |", "|---|---|---|---|", *rows])
+
+
+@dg.asset(
+    key=SEGMENT_MEMBERSHIP_KEY,
+    group_name="segments",
+    deps=UPSTREAM_KEYS,
+    owners=OWNERS,
+    kinds={"duckdb", "python"},
+    pool=WAREHOUSE_POOL,
+    description="Rule-based user and account segments from BIZINTEL_SEGMENTS_CONFIG (config/segments.yaml): "
+    "segments.segment_membership (current members), segment_counts, segment_history (one row per segment "
+    "and as-of date), segment_definitions, and the user_attributes / account_attributes the rules test.",
+)
+def segment_membership(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
+    try:
+        cfg = segment_config.load()
+    except segment_config.SegmentConfigError as exc:
+        raise dg.Failure(f"invalid segments config: {exc}") from exc
+
+    def write() -> Summary:
+        with warehouse.get_connection() as con:
+            return materialize_segments(con, cfg)
+
+    summary = retry_transient(context, write)
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": dg.MetadataValue.int(summary.row_counts["segments.segment_membership"]),
+        "config": dg.MetadataValue.path(cfg.source),
+        "as_of_date": dg.MetadataValue.json({entity: day.isoformat() for entity, day in summary.as_of.items()}),
+        "segments": dg.MetadataValue.int(len(cfg.segments)),
+        "segment_counts": dg.MetadataValue.md(_counts_markdown(summary.counts)),
+        "row_counts": dg.MetadataValue.json(summary.row_counts),
+    })
