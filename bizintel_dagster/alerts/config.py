@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from bizintel_dagster.marked_yaml import Marked, compose, describe
 
 SEVERITIES = ("critical", "high", "medium", "low")
 RULE_KINDS = ("change_vs_trailing_average", "hourly_threshold", "seasonal_zscore")
@@ -32,59 +32,6 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 class AlertConfigError(ValueError):
     """A problem in the alerts config, with the line it was found on."""
-
-
-# ----------------------------------------------------------------------------
-# YAML with line numbers
-# ----------------------------------------------------------------------------
-
-
-class _Marked:
-    """A value and the 1-based line it was written on."""
-
-    __slots__ = ("value", "line")
-
-    def __init__(self, value: Any, line: int):
-        self.value = value
-        self.line = line
-
-
-def _construct(node: yaml.Node, source: str) -> _Marked:
-    line = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        out: dict[str, _Marked] = {}
-        for key_node, value_node in node.value:
-            key = _construct(key_node, source)
-            if not isinstance(key.value, str):
-                raise AlertConfigError(f"{source}:{key.line}: keys must be strings, got {key.value!r}")
-            if key.value in out:
-                raise AlertConfigError(f"{source}:{key.line}: duplicate key {key.value!r}")
-            out[key.value] = _construct(value_node, source)
-        return _Marked(out, line)
-    if isinstance(node, yaml.SequenceNode):
-        return _Marked([_construct(item, source) for item in node.value], line)
-    # Scalars: let PyYAML's safe resolver type them (int, float, bool, null, str).
-    return _Marked(yaml.SafeLoader("").construct_object(node, deep=True), line)
-
-
-def _compose(text: str, source: str) -> _Marked | None:
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else "?"
-        opened = ""
-        if exc.context_mark and exc.problem_mark and exc.context_mark.line != exc.problem_mark.line:
-            opened = f" ({exc.context} on line {exc.context_mark.line + 1})"
-        raise AlertConfigError(f"{source}:{line}: YAML syntax error: {exc.problem or exc}{opened}") from None
-    if node is None:
-        return None
-    try:
-        return _construct(node, source)
-    except yaml.constructor.ConstructorError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else "?"
-        raise AlertConfigError(f"{source}:{line}: {exc.problem or exc}") from None
 
 
 # ----------------------------------------------------------------------------
@@ -200,11 +147,11 @@ class AlertConfig:
 class _Section:
     """Typed access to one mapping of the file; every error names its line."""
 
-    def __init__(self, source: str, path: str, node: _Marked, allowed: set[str]):
+    def __init__(self, source: str, path: str, node: Marked, allowed: set[str]):
         self.source, self.path, self.node = source, path, node
         if not isinstance(node.value, dict):
-            self.fail(node.line, f"expected a mapping, got {_describe(node.value)}")
-        self.items: dict[str, _Marked] = node.value
+            self.fail(node.line, f"expected a mapping, got {describe(node.value)}")
+        self.items: dict[str, Marked] = node.value
         for key, value in self.items.items():
             if key not in allowed:
                 self.fail(value.line, f"unknown key {key!r} (allowed: {', '.join(sorted(allowed))})", key)
@@ -229,7 +176,7 @@ class _Section:
             return default
         item = self.items[key]
         if not isinstance(item.value, str) or not item.value.strip():
-            self.fail(item.line, f"expected a non-empty string, got {_describe(item.value)}", key)
+            self.fail(item.line, f"expected a non-empty string, got {describe(item.value)}", key)
         value = item.value.strip()
         if choices and value not in choices:
             self.fail(item.line, f"{value!r} is not one of {', '.join(choices)}", key)
@@ -245,7 +192,7 @@ class _Section:
         ok_type = isinstance(item.value, int) if integer else isinstance(item.value, (int, float))
         if isinstance(item.value, bool) or not ok_type:
             kind = "an integer" if integer else "a number"
-            self.fail(item.line, f"expected {kind}, got {_describe(item.value)}", key)
+            self.fail(item.line, f"expected {kind}, got {describe(item.value)}", key)
         if minimum is not None and (item.value <= minimum if exclusive else item.value < minimum):
             self.fail(item.line, f"must be {'>' if exclusive else '>='} {minimum}, got {item.value}", key)
         return item.value
@@ -255,7 +202,7 @@ class _Section:
             return default
         item = self.items[key]
         if not isinstance(item.value, bool):
-            self.fail(item.line, f"expected true or false, got {_describe(item.value)}", key)
+            self.fail(item.line, f"expected true or false, got {describe(item.value)}", key)
         return item.value
 
     def names(self, key: str) -> tuple[str, ...]:
@@ -263,11 +210,11 @@ class _Section:
             return ()
         item = self.items[key]
         if not isinstance(item.value, list) or not item.value:
-            self.fail(item.line, f"expected a non-empty list of names, got {_describe(item.value)}", key)
+            self.fail(item.line, f"expected a non-empty list of names, got {describe(item.value)}", key)
         out = []
         for entry in item.value:
             if not isinstance(entry.value, str) or not _NAME.match(entry.value):
-                self.fail(entry.line, f"expected a name (lower_case), got {_describe(entry.value)}", key)
+                self.fail(entry.line, f"expected a name (lower_case), got {describe(entry.value)}", key)
             out.append(entry.value)
         return tuple(out)
 
@@ -275,16 +222,6 @@ class _Section:
         if key not in self.items or self.items[key].value is None:
             return None
         return _Section(self.source, f"{self.path}.{key}" if self.path else key, self.items[key], allowed)
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if value is None:
-        return "nothing"
-    return repr(value)
 
 
 _CHANNEL_KEYS = {
@@ -296,7 +233,7 @@ _CHANNEL_KEYS = {
 _SECRET_LITERALS = {"url", "host", "password", "username", "user", "recipients", "path", "token"}
 
 
-def _channel(source: str, name: str, node: _Marked) -> Channel:
+def _channel(source: str, name: str, node: Marked) -> Channel:
     if not _NAME.match(name):
         raise AlertConfigError(f"{source}:{node.line}: channels.{name}: channel names are lower_case")
     path = f"channels.{name}"
@@ -310,7 +247,7 @@ def _channel(source: str, name: str, node: _Marked) -> Channel:
     ctype = ctype_node.value if ctype_node else None
     if ctype not in CHANNEL_TYPES:
         line = ctype_node.line if ctype_node else node.line
-        raise AlertConfigError(f"{source}:{line}: {path}.type: expected one of {', '.join(CHANNEL_TYPES)}, got {_describe(ctype)}")
+        raise AlertConfigError(f"{source}:{line}: {path}.type: expected one of {', '.join(CHANNEL_TYPES)}, got {describe(ctype)}")
     s = _Section(source, path, node, {"type", "retry", "timeout_seconds"} | _CHANNEL_KEYS[ctype])
     retry = Retry()
     r = s.section("retry", {"attempts", "backoff_seconds", "max_backoff_seconds"})
@@ -359,14 +296,14 @@ _RULE_KEYS = {
 }
 
 
-def _rule(source: str, index: int, node: _Marked, known_channels: dict[str, Channel]) -> Rule:
+def _rule(source: str, index: int, node: Marked, known_channels: dict[str, Channel]) -> Rule:
     path = f"rules[{index}]"
     probe = node.value if isinstance(node.value, dict) else {}
     kind_node = probe.get("kind")
     kind = kind_node.value if kind_node else None
     if kind not in RULE_KINDS:
         line = kind_node.line if kind_node else node.line
-        raise AlertConfigError(f"{source}:{line}: {path}.kind: expected one of {', '.join(RULE_KINDS)}, got {_describe(kind)}")
+        raise AlertConfigError(f"{source}:{line}: {path}.kind: expected one of {', '.join(RULE_KINDS)}, got {describe(kind)}")
     s = _Section(source, path, node, _RULE_KEYS[kind])
     for key in ("name", "severity", "metric"):
         s.require(key)
@@ -430,7 +367,7 @@ def _rule(source: str, index: int, node: _Marked, known_channels: dict[str, Chan
 
 
 def parse(text: str, source: str = "<alerts config>") -> AlertConfig:
-    root = _compose(text, source)
+    root = compose(text, source, AlertConfigError)
     if root is None:
         raise AlertConfigError(f"{source}:1: the file is empty")
     top = _Section(source, "", root, {"version", "settings", "channels", "asset_checks", "rules"})

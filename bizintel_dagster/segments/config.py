@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union
 
-import yaml
-
 from bizintel_dagster import settings
+from bizintel_dagster.marked_yaml import Marked, compose, describe
 
 ENTITIES = ("user", "account")
 OPS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "between", "is_null", "is_not_null")
@@ -184,66 +183,6 @@ def jsonable(value: Any) -> Any:
 
 
 # ----------------------------------------------------------------------------
-# YAML with line numbers
-# ----------------------------------------------------------------------------
-
-
-class _Marked:
-    """A value and the 1-based line it was written on."""
-
-    __slots__ = ("value", "line")
-
-    def __init__(self, value: Any, line: int):
-        self.value = value
-        self.line = line
-
-
-def _construct(node: yaml.Node, source: str) -> _Marked:
-    line = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        out: dict[str, _Marked] = {}
-        for key_node, value_node in node.value:
-            key = _construct(key_node, source)
-            if not isinstance(key.value, str):
-                raise SegmentConfigError(f"{source}:{key.line}: keys must be strings, got {key.value!r}")
-            if key.value in out:
-                raise SegmentConfigError(f"{source}:{key.line}: duplicate key {key.value!r}")
-            out[key.value] = _construct(value_node, source)
-        return _Marked(out, line)
-    if isinstance(node, yaml.SequenceNode):
-        return _Marked([_construct(item, source) for item in node.value], line)
-    # Scalars: PyYAML's safe resolver types them (int, float, bool, null, date, str).
-    return _Marked(yaml.SafeLoader("").construct_object(node, deep=True), line)
-
-
-def _compose(text: str, source: str) -> _Marked | None:
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else "?"
-        raise SegmentConfigError(f"{source}:{line}: YAML syntax error: {exc.problem or exc}") from None
-    if node is None:
-        return None
-    try:
-        return _construct(node, source)
-    except yaml.constructor.ConstructorError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else "?"
-        raise SegmentConfigError(f"{source}:{line}: {exc.problem or exc}") from None
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if value is None:
-        return "nothing"
-    return repr(value)
-
-
-# ----------------------------------------------------------------------------
 # Validation
 # ----------------------------------------------------------------------------
 
@@ -257,9 +196,9 @@ class _Ctx:
     def fail(self, line: int, path: str, message: str):
         raise SegmentConfigError(f"{self.source}:{line}: {path}: {message}")
 
-    def mapping(self, node: _Marked, path: str, allowed: tuple[str, ...]) -> dict[str, _Marked]:
+    def mapping(self, node: Marked, path: str, allowed: tuple[str, ...]) -> dict[str, Marked]:
         if not isinstance(node.value, dict):
-            self.fail(node.line, path or "(top level)", f"expected a mapping, got {_describe(node.value)}")
+            self.fail(node.line, path or "(top level)", f"expected a mapping, got {describe(node.value)}")
         for key, item in node.value.items():
             if key not in allowed:
                 self.fail(item.line, f"{path}.{key}" if path else key,
@@ -280,17 +219,17 @@ def _type_ok(attr: Attribute, value: Any) -> bool:
 _TYPE_HINT = {"number": "a number", "string": "a string", "boolean": "true or false", "date": "a date (YYYY-MM-DD)"}
 
 
-def _scalar(ctx: _Ctx, attr: Attribute, item: _Marked, path: str) -> Any:
+def _scalar(ctx: _Ctx, attr: Attribute, item: Marked, path: str) -> Any:
     value = item.value
     if isinstance(value, (dict, list)) or value is None or not _type_ok(attr, value):
         ctx.fail(item.line, path, f"attribute {attr.name!r} is {attr.type}: expected {_TYPE_HINT[attr.type]}, "
-                                  f"got {_describe(value)}")
+                                  f"got {describe(value)}")
     if attr.choices and value not in attr.choices:
         ctx.fail(item.line, path, f"{value!r} is not a value of {attr.name!r} (one of: {', '.join(attr.choices)})")
     return value
 
 
-def _condition(ctx: _Ctx, entity: str, node: _Marked, path: str) -> Condition:
+def _condition(ctx: _Ctx, entity: str, node: Marked, path: str) -> Condition:
     items = ctx.mapping(node, path, ("attribute", "op", "value"))
     for key in ("attribute", "op"):
         if key not in items:
@@ -299,11 +238,11 @@ def _condition(ctx: _Ctx, entity: str, node: _Marked, path: str) -> Condition:
     known = ATTRIBUTES[entity]
     if not isinstance(name_item.value, str) or name_item.value not in known:
         ctx.fail(name_item.line, f"{path}.attribute",
-                 f"unknown attribute {_describe(name_item.value)} for entity {entity!r} (known: {', '.join(known)})")
+                 f"unknown attribute {describe(name_item.value)} for entity {entity!r} (known: {', '.join(known)})")
     attr = known[name_item.value]
     op = op_item.value
     if op not in OPS:
-        ctx.fail(op_item.line, f"{path}.op", f"unknown op {_describe(op)} (allowed: {', '.join(OPS)})")
+        ctx.fail(op_item.line, f"{path}.op", f"unknown op {describe(op)} (allowed: {', '.join(OPS)})")
     if op in _ORDER_OPS + ("between",) and attr.type not in ("number", "date"):
         ctx.fail(op_item.line, f"{path}.op", f"{op!r} needs a number or date attribute; {attr.name!r} is {attr.type}")
     vpath = f"{path}.value"
@@ -316,7 +255,7 @@ def _condition(ctx: _Ctx, entity: str, node: _Marked, path: str) -> Condition:
     item = items["value"]
     if op in _LIST_OPS or op == "between":
         if not isinstance(item.value, list) or not item.value:
-            ctx.fail(item.line, vpath, f"{op!r} expects a non-empty list, got {_describe(item.value)}")
+            ctx.fail(item.line, vpath, f"{op!r} expects a non-empty list, got {describe(item.value)}")
         values = [_scalar(ctx, attr, v, f"{vpath}[{i}]") for i, v in enumerate(item.value)]
         if op == "between":
             if len(values) != 2:
@@ -327,9 +266,9 @@ def _condition(ctx: _Ctx, entity: str, node: _Marked, path: str) -> Condition:
     return Condition(attr.name, op, _scalar(ctx, attr, item, vpath), node.line)
 
 
-def _rule(ctx: _Ctx, entity: str, node: _Marked, path: str, depth: int) -> Rule:
+def _rule(ctx: _Ctx, entity: str, node: Marked, path: str, depth: int) -> Rule:
     if not isinstance(node.value, dict):
-        ctx.fail(node.line, path, f"expected a condition or an all:/any: group, got {_describe(node.value)}")
+        ctx.fail(node.line, path, f"expected a condition or an all:/any: group, got {describe(node.value)}")
     keys = set(node.value)
     if keys & set(GROUP_KINDS):
         if len(keys) != 1:
@@ -339,13 +278,13 @@ def _rule(ctx: _Ctx, entity: str, node: _Marked, path: str, depth: int) -> Rule:
             ctx.fail(node.line, path, f"rules nest at most {MAX_DEPTH} all/any levels deep")
         item = node.value[kind]
         if not isinstance(item.value, list) or not item.value:
-            ctx.fail(item.line, f"{path}.{kind}", f"expected a non-empty list of conditions, got {_describe(item.value)}")
+            ctx.fail(item.line, f"{path}.{kind}", f"expected a non-empty list of conditions, got {describe(item.value)}")
         children = tuple(_rule(ctx, entity, child, f"{path}.{kind}[{i}]", depth + 1) for i, child in enumerate(item.value))
         return Group(kind, children, node.line)
     return _condition(ctx, entity, node, path)
 
 
-def _segment(ctx: _Ctx, index: int, node: _Marked) -> Segment:
+def _segment(ctx: _Ctx, index: int, node: Marked) -> Segment:
     path = f"segments[{index}]"
     items = ctx.mapping(node, path, ("name", "description", "entity", "rule"))
     for key in ("name", "entity", "rule"):
@@ -353,21 +292,21 @@ def _segment(ctx: _Ctx, index: int, node: _Marked) -> Segment:
             ctx.fail(node.line, path, f"missing required key {key!r}")
     name = items["name"].value
     if not isinstance(name, str) or not _NAME.match(name):
-        ctx.fail(items["name"].line, f"{path}.name", f"expected a lower_snake_case name, got {_describe(name)}")
+        ctx.fail(items["name"].line, f"{path}.name", f"expected a lower_snake_case name, got {describe(name)}")
     path = f"segments[{index}] ({name})"
     description = items["description"].value if "description" in items else ""
     if not isinstance(description, str):
-        ctx.fail(items["description"].line, f"{path}.description", f"expected text, got {_describe(description)}")
+        ctx.fail(items["description"].line, f"{path}.description", f"expected text, got {describe(description)}")
     entity = items["entity"].value
     if entity not in ENTITIES:
-        ctx.fail(items["entity"].line, f"{path}.entity", f"unknown entity {_describe(entity)} (one of: {', '.join(ENTITIES)})")
+        ctx.fail(items["entity"].line, f"{path}.entity", f"unknown entity {describe(entity)} (one of: {', '.join(ENTITIES)})")
     rule = _rule(ctx, entity, items["rule"], f"{path}.rule", 1)
     return Segment(name=name, description=description.strip(), entity=entity, rule=rule, line=node.line)
 
 
 def parse(text: str, source: str = "<segments config>") -> SegmentConfig:
     ctx = _Ctx(source)
-    root = _compose(text, source)
+    root = compose(text, source, SegmentConfigError)
     if root is None:
         raise SegmentConfigError(f"{source}:1: the file is empty")
     top = ctx.mapping(root, "", ("version", "segments"))
