@@ -48,7 +48,9 @@ def _literal(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def _quote(identifier: str) -> str:
+def quote_identifier(identifier: str) -> str:
+    """A schema, table or column name as a quoted SQL identifier (names are
+    validated or come from the catalog; quoting keeps odd ones harmless)."""
     return '"' + identifier.replace('"', '""') + '"'
 
 
@@ -69,7 +71,7 @@ def publish_analytics_copy(source: Path | None = None, target: Path | None = Non
         placeholders = ", ".join("?" for _ in PUBLISHED_SCHEMAS)
         tables = con.execute(_TABLES_SQL.format(placeholders), list(PUBLISHED_SCHEMAS)).fetchall()
         for schema, table in tables:
-            q_schema, q_table = _quote(schema), _quote(table)
+            q_schema, q_table = quote_identifier(schema), quote_identifier(table)
             con.execute(f"create schema if not exists {q_schema}")
             con.execute(f"create table {q_schema}.{q_table} as select * from wh.{q_schema}.{q_table}")
             counts[f"{schema}.{table}"] = con.execute(f"select count(*) from {q_schema}.{q_table}").fetchall()[0][0]

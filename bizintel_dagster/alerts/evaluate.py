@@ -14,6 +14,7 @@ from datetime import date, timedelta
 import duckdb
 
 from bizintel_dagster.alerts.config import AlertConfig, Rule
+from bizintel_dagster.warehouse import quote_identifier
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +40,9 @@ class RuleOutcome:
     breaches: list[Breach] = field(default_factory=list)
 
 
-def _q(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
 def _relation(table: str) -> str:
     schema, name = table.split(".", 1)
-    return f"{_q(schema)}.{_q(name)}"
+    return f"{quote_identifier(schema)}.{quote_identifier(name)}"
 
 
 def catalog(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
@@ -74,23 +71,30 @@ def _window(con, rule: Rule, start: date | None, end: date | None, lookback_days
     if start and end:
         return start, end
     m = rule.metric
-    latest = con.execute(f"select max(cast({_q(m.date_column)} as date)) from {_relation(m.table)}").fetchall()[0][0]
+    latest = con.execute(f"select max(cast({quote_identifier(m.date_column)} as date)) from {_relation(m.table)}").fetchall()[0][0]
     if latest is None:
         return None
     stop = end or latest
     return (start or stop - timedelta(days=lookback_days - 1)), stop
 
 
-def _trailing_sql(rule: Rule) -> tuple[str, int]:
+def _daily_values_sql(rule: Rule) -> str:
+    """The metric per day (averaged when a table has several rows a day) from
+    the start of the history the baseline needs to the end of the window."""
     m = rule.metric
+    day = f"cast({quote_identifier(m.date_column)} as date)"
+    return f"""
+            select {day} as metric_date, avg(cast({quote_identifier(m.value_column)} as double)) as value
+            from {_relation(m.table)}
+            where {day} between $history_start and $end
+            group by 1
+        """
+
+
+def _trailing_sql(rule: Rule) -> tuple[str, int]:
     comparison = "change_pct <= -$threshold" if rule.direction == "drop" else "change_pct >= $threshold"
     sql = f"""
-        with src as (
-            select cast({_q(m.date_column)} as date) as metric_date, avg(cast({_q(m.value_column)} as double)) as value
-            from {_relation(m.table)}
-            where cast({_q(m.date_column)} as date) between $history_start and $end
-            group by 1
-        ),
+        with src as ({_daily_values_sql(rule)}),
         scored as (
             select metric_date, value,
                    avg(value) over w as baseline,
@@ -114,17 +118,11 @@ def _trailing_sql(rule: Rule) -> tuple[str, int]:
 
 
 def _zscore_sql(rule: Rule) -> tuple[str, int]:
-    m = rule.metric
     days = 7 * int(rule.weeks)
     comparison = {"drop": "zscore <= -$sensitivity", "rise": "zscore >= $sensitivity",
                   "both": "abs(zscore) >= $sensitivity"}[rule.direction]
     sql = f"""
-        with src as (
-            select cast({_q(m.date_column)} as date) as metric_date, avg(cast({_q(m.value_column)} as double)) as value
-            from {_relation(m.table)}
-            where cast({_q(m.date_column)} as date) between $history_start and $end
-            group by 1
-        ),
+        with src as ({_daily_values_sql(rule)}),
         scored as (
             select metric_date, value,
                    avg(value) over w as baseline,
@@ -152,16 +150,16 @@ def _zscore_sql(rule: Rule) -> tuple[str, int]:
 
 def _hourly_sql(rule: Rule, hour_type: str) -> str:
     m = rule.metric
-    hour = _q(m.hour_column)
+    hour = quote_identifier(m.hour_column)
     local = f"timezone($tz, {hour})" if "TIME ZONE" in hour_type.upper() else f"cast({hour} as timestamp)"
     return f"""
-        select cast({_q(m.date_column)} as date) as metric_date,
+        select cast({quote_identifier(m.date_column)} as date) as metric_date,
                strftime({local}, '%Y-%m-%d %H:%M') as period,
-               sum(cast({_q(m.value_column)} as double)) as value
+               sum(cast({quote_identifier(m.value_column)} as double)) as value
         from {_relation(m.table)}
-        where cast({_q(m.date_column)} as date) between $start and $end
+        where cast({quote_identifier(m.date_column)} as date) between $start and $end
         group by all
-        having sum(cast({_q(m.value_column)} as double)) > $above
+        having sum(cast({quote_identifier(m.value_column)} as double)) > $above
         order by 1, 2"""
 
 

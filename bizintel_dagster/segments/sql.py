@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from bizintel_dagster.segments.config import ATTRIBUTES, Condition, Group, Rule
+from bizintel_dagster.warehouse import quote_identifier
 
 # Where each entity's attributes are materialised and which column identifies a member.
 ATTRIBUTE_TABLES = {"user": "segments.user_attributes", "account": "segments.account_attributes"}
@@ -65,15 +66,11 @@ cross join as_of
 _SOURCES = {"user": _USER_SOURCE, "account": _ACCOUNT_SOURCE}
 
 
-def quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
 def attributes_sql(entity: str) -> str:
     """``select`` of one row per member: its key (user_key / account_id),
     as_of_date, then every whitelisted attribute. One parameter: the as-of date."""
     columns = [MEMBER_KEYS[entity], "as_of.as_of_date"]
-    columns += [f"{attr.expression} as {quote(attr.name)}" for attr in ATTRIBUTES[entity].values()]
+    columns += [f"{attr.expression} as {quote_identifier(attr.name)}" for attr in ATTRIBUTES[entity].values()]
     return _SOURCES[entity].format(columns=",\n       ".join(columns))
 
 
@@ -82,7 +79,7 @@ def _column(entity: str, name: str) -> str:
     if attr is None:
         # Validation rejects these first; this guards trees built in code.
         raise ValueError(f"unknown attribute {name!r} for entity {entity!r}")
-    return quote(attr.name)
+    return quote_identifier(attr.name)
 
 
 def _leaf(entity: str, cond: Condition) -> tuple[str, list[Any]]:

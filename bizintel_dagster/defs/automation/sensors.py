@@ -35,12 +35,11 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from bizintel_dagster import settings
+from bizintel_dagster.runner import RANGE_END_TAG, RANGE_START_TAG
 from bizintel_dagster.defs.alerts.assets import ALERT_OP_NAME, KPI_DAILY_KEY, alert_evaluation_job
 from bizintel_dagster.defs.jobs import daily_pipeline_job
 from bizintel_dagster.defs.raw.landing import SOURCES, is_in_flight
 
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 PARTITION_TAG = "dagster/partition"
 TRIGGER_TAG = "bizintel/trigger"
 CURSOR_VERSION = 1
