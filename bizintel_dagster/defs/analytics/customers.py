@@ -20,6 +20,7 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import StandardScaler
 
+from bizintel_dagster.metadata import markdown_table
 from bizintel_dagster.policies import OWNERS, retry_transient
 from bizintel_dagster.warehouse import WAREHOUSE_POOL
 
@@ -108,14 +109,11 @@ def account_kmeans_segments(context: dg.AssetExecutionContext, config: KMeansCon
     retry_transient(context, write)
     table = profiles(segments)
     best_k = int(segments["k"].iloc[0]) if len(segments) else 0
-    header = list(table.columns)
-    rows = ["| " + " | ".join(str(v) for v in row) + " |" for row in table.itertuples(index=False)]
     return dg.MaterializeResult(metadata={
         "dagster/row_count": dg.MetadataValue.int(len(segments)),
         "k": dg.MetadataValue.int(best_k),
         "silhouette": dg.MetadataValue.float(silhouettes.get(best_k, math.nan)) if best_k > 1
         else dg.MetadataValue.text("n/a (too few distinct accounts)"),
         "silhouette_by_k": dg.MetadataValue.json({str(k): round(v, 4) for k, v in silhouettes.items()}),
-        "segment_profiles": dg.MetadataValue.md("\n".join(
-            ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *rows])),
+        "segment_profiles": markdown_table(list(table.columns), table.itertuples(index=False)),
     })

@@ -33,7 +33,7 @@ from statsmodels.stats.proportion import (
     proportions_ztest,
 )
 
-from bizintel_dagster.defs.dbt.assets import markdown_table
+from bizintel_dagster.metadata import query_table
 from bizintel_dagster.policies import OWNERS, retry_transient
 from bizintel_dagster.warehouse import WAREHOUSE_POOL
 
@@ -182,7 +182,7 @@ def experiment_results(context: dg.AssetExecutionContext, config: ExperimentStat
                                              cast(last_exposure_date as date) as last_exposure_date)
                            from experiment_results_frame""")
             con.unregister("experiment_results_frame")
-            return markdown_table(con, """
+            return query_table(con, """
                 select experiment_id, variant, exposed_users as users, converted_users as conversions,
                        round(conversion_rate, 4) as rate, round(relative_lift, 4) as relative_lift,
                        round(p_value, 4) as p_value, round(lift_ci_low, 4) as ci_low,

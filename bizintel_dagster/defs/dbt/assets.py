@@ -23,6 +23,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from bizintel_dagster import settings, warehouse
 from bizintel_dagster.defs.dbt.project import dbt_project
 from bizintel_dagster.defs.dbt.translator import translator
+from bizintel_dagster.metadata import query_table
 from bizintel_dagster.partitions import daily_partitions, dbt_vars_for_window, single_run_backfill
 from bizintel_dagster.policies import retry_transient
 
@@ -111,14 +112,6 @@ def _metadata_value(value) -> dg.MetadataValue:
     return dg.MetadataValue.text(str(value))
 
 
-def markdown_table(con, sql: str) -> dg.MetadataValue:
-    cursor = con.execute(sql)
-    header = [d[0] for d in cursor.description]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in cursor.fetchall()]
-    return dg.MetadataValue.md("\n".join(lines))
-
-
 def _headline(con, key: tuple[str, ...]) -> dict:
     metadata: dict = {}
     try:
@@ -128,7 +121,7 @@ def _headline(con, key: tuple[str, ...]) -> dict:
             if row is not None:
                 metadata.update({d[0]: _metadata_value(v) for d, v in zip(cursor.description, row)})
         if key in _PREVIEWS:
-            metadata["preview"] = markdown_table(con, _PREVIEWS[key])
+            metadata["preview"] = query_table(con, _PREVIEWS[key])
     except Exception as exc:  # metadata must never fail a materialization
         metadata["headline_error"] = str(exc)[:200]
     return metadata

@@ -45,6 +45,7 @@ from bizintel_dagster.forecasting.pipeline import (
     overall,
 )
 from bizintel_dagster.forecasting.connection import warehouse_connection
+from bizintel_dagster.metadata import markdown_table
 from bizintel_dagster.policies import OWNERS, retry_transient
 from bizintel_dagster.warehouse import WAREHOUSE_POOL
 
@@ -115,27 +116,20 @@ def _fmt(value, digits: int = 3) -> str:
     return "n/a" if value is None or (isinstance(value, float) and not math.isfinite(value)) else f"{value:.{digits}f}"
 
 
-def _accuracy_markdown(results: list[MetricForecast]) -> str:
-    lines = ["| metric | model | horizons | points | MAE | sMAPE % | MASE | cov 80 | cov 95 |", "|---|---|---|---|---|---|---|---|---|"]
-    for r in results:
-        for row in r.accuracy.to_dict("records"):
-            lines.append(f"| {row['metric']} | {row['model']} | {row['horizons']} | {row['n_points']} | "
-                         f"{_fmt(row['mae'], 1)} | {_fmt(row['smape'], 1)} | {_fmt(row['mase'])} | "
-                         f"{_fmt(row['coverage_80'])} | {_fmt(row['coverage_95'])} |")
-    if len(lines) == 2:
-        lines.append("| - | - | - | 0 | | | | | |")
-    return "\n".join(lines)
+def _accuracy_table(results: list[MetricForecast]) -> dg.MetadataValue:
+    rows = [(row["metric"], row["model"], row["horizons"], row["n_points"], _fmt(row["mae"], 1),
+             _fmt(row["smape"], 1), _fmt(row["mase"]), _fmt(row["coverage_80"]), _fmt(row["coverage_95"]))
+            for r in results for row in r.accuracy.to_dict("records")]
+    return markdown_table(["metric", "model", "horizons", "points", "MAE", "sMAPE %", "MASE", "cov 80", "cov 95"],
+                          rows or [("-", "-", "-", 0, "", "", "", "", "")])
 
 
-def _preview_markdown(results: list[MetricForecast], days: int = 14) -> str:
-    lines = ["| metric | model | date | h | point | 80 % | 95 % |", "|---|---|---|---|---|---|---|"]
-    for r in results:
-        primary = r.forecasts[r.forecasts["model"] == r.primary_model].head(days)
-        for row in primary.to_dict("records"):
-            lines.append(f"| {r.metric} | {row['model']} | {row['forecast_date']:%Y-%m-%d} | {row['horizon_days']} | "
-                         f"{row['point']:,.1f} | {row['lower_80']:,.1f} - {row['upper_80']:,.1f} | "
-                         f"{row['lower_95']:,.1f} - {row['upper_95']:,.1f} |")
-    return "\n".join(lines)
+def _preview_table(results: list[MetricForecast], days: int = 14) -> dg.MetadataValue:
+    rows = [(r.metric, row["model"], f"{row['forecast_date']:%Y-%m-%d}", row["horizon_days"], f"{row['point']:,.1f}",
+             f"{row['lower_80']:,.1f} - {row['upper_80']:,.1f}", f"{row['lower_95']:,.1f} - {row['upper_95']:,.1f}")
+            for r in results
+            for row in r.forecasts[r.forecasts["model"] == r.primary_model].head(days).to_dict("records")]
+    return markdown_table(["metric", "model", "date", "h", "point", "80 %", "95 %"], rows)
 
 
 def _run(context, warehouse: DuckDBResource, specs: list[MetricSpec], generated_at: datetime):
@@ -182,13 +176,13 @@ def forecasts(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
         "dagster/row_count": dg.MetadataValue.int(counts["daily_forecasts"]),
         "status": dg.MetadataValue.md(status_md),
         "forecast": dg.MetadataValue.json(per_metric),
-        "preview": dg.MetadataValue.md(_preview_markdown(results)),
+        "preview": _preview_table(results),
         "interval_method": dg.MetadataValue.json({r.metric: r.interval_method for r in results}),
         "generated_at": generated_at.isoformat(),
     })
     backtest_metadata = {
         "dagster/row_count": dg.MetadataValue.int(counts["backtest"]),
-        "accuracy": dg.MetadataValue.md(_accuracy_markdown(results)),
+        "accuracy": _accuracy_table(results),
         "method": "rolling origin: each observed day with >= 28 days of history (newest 120), all observed days "
                   "up to 90 days ahead; MASE scaled by each origin's in-sample one-step seasonal-naive MAE; "
                   "coverage out of sample",
@@ -204,7 +198,7 @@ def forecasts(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
     yield dg.MaterializeResult(asset_key=BACKTEST, metadata=backtest_metadata)
     yield dg.MaterializeResult(asset_key=ACCURACY, metadata={
         "dagster/row_count": dg.MetadataValue.int(counts["forecast_accuracy"]),
-        "accuracy": dg.MetadataValue.md(_accuracy_markdown(results)),
+        "accuracy": _accuracy_table(results),
     })
     yield dg.MaterializeResult(asset_key=STATUS, metadata={
         "dagster/row_count": dg.MetadataValue.int(counts["forecast_status"]),

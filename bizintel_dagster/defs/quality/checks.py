@@ -12,6 +12,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from bizintel_dagster.defs.raw.landing import SOURCES
+from bizintel_dagster.metadata import markdown_table
 from bizintel_dagster.partitions import daily_partitions, window_dates
 from bizintel_dagster.warehouse import WAREHOUSE_POOL
 
@@ -32,12 +33,6 @@ def check_window(context: dg.AssetCheckExecutionContext) -> tuple[date, date]:
     return window_dates(*context.op_execution_context.partition_time_window)
 
 
-def _markdown_table(header: list[str], rows: list[tuple]) -> dg.MetadataValue:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in rows]
-    return dg.MetadataValue.md("\n".join(lines))
-
-
 def _score_result(rows: list[tuple], severity: dg.AssetCheckSeverity, min_lines: int = 1) -> dg.AssetCheckResult:
     """rows: (partition_date, quality_score, scored_lines) for the window."""
     scored = [(d, s, n) for d, s, n in rows if s is not None and n >= min_lines]
@@ -53,7 +48,7 @@ def _score_result(rows: list[tuple], severity: dg.AssetCheckSeverity, min_lines:
             "lowest_score_partition": lowest[0].isoformat() if lowest else None,
             "threshold": MIN_QUALITY_SCORE,
             "partitions_too_small_to_judge": len(rows) - len(scored),
-            "failing_partitions": _markdown_table(["partition", "score", "lines"], failing[:50]),
+            "failing_partitions": markdown_table(["partition", "score", "lines"], failing[:50]),
         },
     )
 
@@ -176,7 +171,7 @@ def conservation_check(context: dg.AssetCheckExecutionContext, warehouse: DuckDB
             "duplicates": totals[3],
             "partition_sources_checked": len(rows),
             "partition_sources_unbalanced": len(broken),
-            "unbalanced": _markdown_table(
+            "unbalanced": markdown_table(
                 ["partition", "source", "lines in", "accepted", "quarantined", "duplicates", "unaccounted"],
                 broken[:50],
             ),
@@ -229,6 +224,6 @@ def revenue_reconciliation_check(context: dg.AssetCheckExecutionContext, warehou
             "revenue_in_kpis_minor": int(kpi_total),
             "days_mismatched": len(per_day),
             "breakdowns_mismatched": len(dimension_mismatch),
-            "mismatches": _markdown_table(["day", "facts", "kpi_daily"], [(d.isoformat(), f, k) for d, f, k in per_day[:50]]),
+            "mismatches": markdown_table(["day", "facts", "kpi_daily"], [(d.isoformat(), f, k) for d, f, k in per_day[:50]]),
         },
     )

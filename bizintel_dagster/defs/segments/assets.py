@@ -16,6 +16,7 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
+from bizintel_dagster.metadata import markdown_table
 from bizintel_dagster.policies import OWNERS, retry_transient
 from bizintel_dagster.segments import config as segment_config
 from bizintel_dagster.segments import sql as segment_sql
@@ -126,10 +127,10 @@ def materialize_segments(con: duckdb.DuckDBPyConnection, cfg: segment_config.Seg
     return summary
 
 
-def _counts_markdown(counts: list[tuple]) -> str:
-    rows = [f"| {name} | {entity} | {members} | {share if share is not None else 'n/a'} |"
-            for name, entity, members, share in counts]
-    return "\n".join(["| segment | entity | members | share_of_entity |", "|---|---|---|---|", *rows])
+def _counts_table(counts: list[tuple]) -> dg.MetadataValue:
+    return markdown_table(["segment", "entity", "members", "share_of_entity"],
+                          [(name, entity, members, "n/a" if share is None else share)
+                           for name, entity, members, share in counts])
 
 
 @dg.asset(
@@ -159,6 +160,6 @@ def segment_membership(context: dg.AssetExecutionContext, warehouse: DuckDBResou
         "config": dg.MetadataValue.path(cfg.source),
         "as_of_date": dg.MetadataValue.json({entity: day.isoformat() for entity, day in summary.as_of.items()}),
         "segments": dg.MetadataValue.int(len(cfg.segments)),
-        "segment_counts": dg.MetadataValue.md(_counts_markdown(summary.counts)),
+        "segment_counts": _counts_table(summary.counts),
         "row_counts": dg.MetadataValue.json(summary.row_counts),
     })
