@@ -74,8 +74,8 @@ BACKFILL_SEQUENCE = ("daily_pipeline_job", "analytics_job", "publish_job")
 
 
 def materialize_all(first: date, last: date, sequence: tuple[str, ...] = RUN_SEQUENCE) -> dict[str, bool]:
-    """Every job of RUN_SEQUENCE, the daily pipeline over [first, last] in one run,
-    ending with the analysts' copy. Returns every evaluated check and whether it passed.
+    """The jobs of ``sequence`` in order, the daily pipeline over [first, last] in
+    one run. Returns every evaluated check and whether it passed.
 
     dbt's console output (hundreds of lines per run) goes to a log file, so the
     terminal shows one line per job and the summary."""
@@ -120,10 +120,8 @@ def _headlines(con, per_schema: dict[str, list[int]]) -> list[str]:
             lines.append(f"forecast {metric}: {status}, backtest MASE {mase} (seasonal naive {naive}), "
                          f"80% interval coverage {cov} (forecasts.forecast_status)")
     if "reports" in per_schema:
-        n, folder = con.execute(
-            "select count(distinct path), min(regexp_replace(path, '/[^/]*$', '')) from reports.report_catalog"
-        ).fetchall()[0]
-        lines.append(f"reports: {n} files under {folder} (reports.report_catalog)")
+        n = con.execute("select count(distinct path) from reports.report_catalog").fetchall()[0][0]
+        lines.append(f"reports: {n} files under {settings.reports_dir()} (reports.report_catalog)")
     if "alerts" in per_schema:
         rows = con.execute(
             "select severity, count(*) from alerts.alert_events group by 1 order by 1"
@@ -143,7 +141,8 @@ def summary(checks: dict[str, bool] | None = None) -> None:
         ).fetchall()
         per_schema: dict[str, list[int]] = {}
         for schema, table in tables:
-            rows = con.execute(f'select count(*) from "{schema}"."{table}"').fetchall()[0][0]
+            relation = f"{warehouse.quote_identifier(schema)}.{warehouse.quote_identifier(table)}"
+            rows = con.execute(f"select count(*) from {relation}").fetchall()[0][0]
             per_schema.setdefault(schema, []).append(rows)
         kpi = con.execute(
             """select min(metric_date), max(metric_date), sum(revenue_total_minor) / 100.0,
@@ -155,7 +154,7 @@ def summary(checks: dict[str, bool] | None = None) -> None:
     for schema in LAYER_SCHEMAS:
         if schema in per_schema:
             counts = per_schema[schema]
-            print(f"  {schema:<10} {len(counts):>3} tables {sum(counts):>12,} rows")
+            print(f"  {schema:<13} {len(counts):>3} tables {sum(counts):>12,} rows")
     if kpi[0]:
         currency = settings.get("BIZINTEL_REPORTING_CURRENCY")
         print(f"  KPIs {kpi[0]} .. {kpi[1]}: revenue {currency} {kpi[2]:,.2f}, "
