@@ -15,6 +15,7 @@ and backfill ranges in a single run.
 
 
 import json
+import shutil
 from collections.abc import Iterator
 
 import dagster as dg
@@ -157,8 +158,19 @@ def _run_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, partitioned
         context.log.info(f"dbt window {window[0]} .. {window[1]} (end exclusive)")
     # Events are collected before any is yielded, so a transient failure can
     # still be retried as a whole.
-    events = retry_transient(context, lambda: list(dbt.cli(args, context=context).stream()))
+    events = retry_transient(context, lambda: _invoke(dbt, args, context))
     yield from _with_row_counts(context, events, window)
+
+
+def _invoke(dbt: DbtCliResource, args: list[str], context: dg.AssetExecutionContext) -> list:
+    """Run dbt and collect its events. dagster-dbt gives every invocation a target
+    folder of its own (compiled SQL, manifest copy, run results: megabytes each,
+    thousands a year); a successful one's is removed, a failed one's is kept
+    for diagnosis."""
+    invocation = dbt.cli(args, context=context)
+    events = list(invocation.stream())
+    shutil.rmtree(invocation.target_path, ignore_errors=True)
+    return events
 
 
 @dbt_assets(

@@ -119,38 +119,41 @@ def _reject_all(con, day, source, name, lines: pa.Table, reason: str) -> int:
     return len(lines)
 
 
+# JSON whitespace: a valid document is an object when its first other character is "{".
+_JSON_WHITESPACE = "' ' || chr(9) || chr(10) || chr(13)"
+
+
 def load_jsonl(con, day: date, source: str, name: str, lines: pa.Table) -> tuple[int, int]:
+    """One classification pass (decode, validate) over the file's lines, then the
+    valid objects into raw and the rest into rejected_lines. Excerpts are built
+    for rejected lines only."""
     con.register("_lines", lines)
-    con.execute(
-        """create or replace temp table _decoded as
-           select line_number, try(decode(line)) as text,
-                  left(decode(line, 'replace'), ?) as excerpt
-           from _lines""",
-        [_EXCERPT_CHARS],
-    )
-    con.unregister("_lines")
-    con.execute(
-        """create or replace temp table _classified as
-           select line_number, text, excerpt,
-                  case
-                    when text is null then 'invalid UTF-8 bytes'
-                    when trim(rtrim(text, chr(13))) = '' then 'empty line'
-                    when not json_valid(rtrim(text, chr(13))) then 'invalid JSON (unparseable or truncated line)'
-                    when json_type(rtrim(text, chr(13))::json) <> 'OBJECT' then 'JSON value is not an object'
-                  end as reason
-           from _decoded"""
-    )
-    loaded = con.execute(
-        f"""insert into raw.{source}
-            select ?, ?, line_number, rtrim(text, chr(13))::json
-            from _classified where reason is null""",
-        [day, name],
-    ).fetchall()[0][0]
-    rejected = con.execute(
-        """insert into raw.rejected_lines
-           select ?, ?, ?, line_number, reason, excerpt from _classified where reason is not null""",
-        [day, source, name],
-    ).fetchall()[0][0]
+    try:
+        con.execute(
+            f"""create or replace temp table _classified as
+                select line_number, text,
+                       case
+                         when text is null then 'invalid UTF-8 bytes'
+                         when trim(text) = '' then 'empty line'
+                         when not json_valid(text) then 'invalid JSON (unparseable or truncated line)'
+                         when not starts_with(ltrim(text, {_JSON_WHITESPACE}), '{{') then 'JSON value is not an object'
+                       end as reason
+                from (select line_number, rtrim(try(decode(line)), chr(13)) as text from _lines)"""
+        )
+        loaded = con.execute(
+            f"insert into raw.{source} select ?, ?, line_number, text::json from _classified where reason is null",
+            [day, name],
+        ).fetchall()[0][0]
+        rejected = con.execute(
+            """insert into raw.rejected_lines
+               select ?, ?, ?, c.line_number, c.reason,
+                      coalesce(left(c.text, ?), left(decode(l.line, 'replace'), ?))
+               from _classified c join _lines l using (line_number)
+               where c.reason is not null""",
+            [day, source, name, _EXCERPT_CHARS, _EXCERPT_CHARS],
+        ).fetchall()[0][0]
+    finally:
+        con.unregister("_lines")
     return loaded, rejected
 
 

@@ -3,22 +3,32 @@ with source as (
     select * from {{ source('raw', 'location_reports') }}
 ),
 
+parsed as (
+    select
+        *,
+        {{ json_text_fields('payload', [
+        'report_id', 'attendee_id', 'venue_id', 'x',
+        'y', 'dwell_time_seconds', 'engagement_status', 'reported_at'
+        ]) }} as doc
+    from source
+),
+
 renamed as (
     select
         partition_date,
         source_file,
         line_number,
         md5(payload::varchar) as payload_hash,
-        nullif(trim(payload ->> 'report_id'), '') as report_id,
-        {{ pii_hash("payload ->> 'attendee_id'") }} as user_key,
-        coalesce(regexp_full_match(payload ->> 'attendee_id', 'usr_[0-9]+'), false) as is_attendee_id_valid,
-        payload ->> 'venue_id' as venue_id,
-        try_cast(payload ->> 'x' as double) as x_m,
-        try_cast(payload ->> 'y' as double) as y_m,
-        {{ try_integer("payload ->> 'dwell_time_seconds'") }} as dwell_seconds,
-        payload ->> 'engagement_status' as engagement_status,
-        try_cast(payload ->> 'reported_at' as timestamptz) as reported_at
-    from source
+        nullif(trim(doc.report_id), '') as report_id,
+        {{ pii_hash("doc.attendee_id") }} as user_key,
+        coalesce(regexp_full_match(doc.attendee_id, 'usr_[0-9]+'), false) as is_attendee_id_valid,
+        doc.venue_id as venue_id,
+        try_cast(doc.x as double) as x_m,
+        try_cast(doc.y as double) as y_m,
+        {{ try_integer("doc.dwell_time_seconds") }} as dwell_seconds,
+        doc.engagement_status as engagement_status,
+        try_cast(doc.reported_at as timestamptz) as reported_at
+    from parsed
 )
 
 select * from renamed
