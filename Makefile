@@ -3,12 +3,13 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 SIZE ?= demo
+BENCH_SIZES ?= 1m,10m
 # Dagster keeps runs and materializations here, so `make ui` shows what `make run` did.
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 # Tools started by Dagster (dbt, code servers) come from the project's venv.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install run test ui generate clean
+.PHONY: install run test ui generate bench clean
 
 $(VENV)/.installed: pyproject.toml scripts/install_system_packages.sh
 	bash scripts/install_system_packages.sh
@@ -28,6 +29,9 @@ test: install  ## the test suite
 
 ui: install  ## the Dagster UI on http://127.0.0.1:3000
 	$(BIN)/dagster dev -w workspace.yaml
+
+bench: install  ## floor scan vs pipeline, incremental, memory, query latency at 1M and 10M events -> BENCHMARKS.md
+	$(BIN)/bizintel bench --sizes $(BENCH_SIZES)
 
 generate: install
 	$(BIN)/bizintel generate --size $(SIZE)

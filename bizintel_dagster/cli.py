@@ -8,13 +8,18 @@
                                 re-materialize days D..D (one run), refresh the marts, publish
     bizintel publish            publish the analysts' copy
     bizintel summary            print rows per layer and where to look
+    bizintel bench [--sizes 1m,10m]
+                                benchmark: floor scan vs full pipeline, daily incremental,
+                                memory, analyst queries; results into BENCHMARKS.md
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import subprocess
+import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -201,6 +206,25 @@ def backfill(args: argparse.Namespace) -> None:
         raise SystemExit(1)
 
 
+def bench(args: argparse.Namespace) -> None:
+    from bizintel_dagster.benchmark import report, suite
+
+    sizes = suite.sizes_from(args.sizes.split(","), args.days, args.events)
+    workdir = Path(args.workdir or Path(settings.get("BIZINTEL_DATA_DIR")) / "bench")
+    results = []
+    for size in sizes:
+        results.append(suite.bench_size(
+            size, workdir, memory_limit=args.memory_limit, history_days=args.history_days,
+            incremental_repeats=args.repeats, query_repeats=args.query_repeats))
+    (workdir / "results.json").write_text(json.dumps(results, indent=2, default=str))
+    command = "bizintel bench " + " ".join(args.raw_argv)
+    section = report.render(results, command.strip())
+    print("\n" + section)
+    if args.out:
+        report.write(Path(args.out), section)
+        print(f"written to {args.out}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="bizintel", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -219,7 +243,18 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--end", help="last day, YYYY-MM-DD (default: --start)")
     sub.add_parser("publish")
     sub.add_parser("summary")
+    p = sub.add_parser("bench", help="benchmark the pipeline (see BENCHMARKS.md)")
+    p.add_argument("--sizes", default="1m,10m", help="comma-separated generator sizes (small, demo, 1m, 10m)")
+    p.add_argument("--days", type=int, help="override every size's number of days")
+    p.add_argument("--events", type=int, help="override every size's number of app events")
+    p.add_argument("--history-days", type=int, default=30, help="short history for the incremental comparison")
+    p.add_argument("--repeats", type=int, default=3, help="daily incremental runs per history")
+    p.add_argument("--query-repeats", type=int, default=50, help="runs of each analyst query")
+    p.add_argument("--memory-limit", default="1GB", help="DuckDB memory limit of every connection")
+    p.add_argument("--workdir", help="where data and warehouses go (default: $BIZINTEL_DATA_DIR/bench)")
+    p.add_argument("--out", default=str(settings.REPO_ROOT / "BENCHMARKS.md"), help="markdown file to update ('' = none)")
     args = parser.parse_args(argv)
+    args.raw_argv = list(argv if argv is not None else sys.argv[1:])[1:]
     if args.command == "prepare":
         prepare()
     elif args.command == "generate":
@@ -235,6 +270,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"published {len(counts)} tables to {settings.analytics_path()}")
     elif args.command == "summary":
         summary()
+    elif args.command == "bench":
+        bench(args)
 
 
 if __name__ == "__main__":

@@ -7,11 +7,16 @@ from collections.abc import Iterable, Sequence
 import dagster as dg
 
 
-def markdown_table(header: Sequence[str], rows: Iterable[Sequence]) -> dg.MetadataValue:
-    """A markdown table; None cells are left empty."""
+def markdown_text(header: Sequence[str], rows: Iterable[Sequence]) -> str:
+    """A markdown table as text; None cells are left empty."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in rows]
-    return dg.MetadataValue.md("\n".join(lines))
+    return "\n".join(lines)
+
+
+def markdown_table(header: Sequence[str], rows: Iterable[Sequence]) -> dg.MetadataValue:
+    """A markdown table as asset metadata."""
+    return dg.MetadataValue.md(markdown_text(header, rows))
 
 
 def query_table(con, sql: str) -> dg.MetadataValue:
