@@ -49,6 +49,9 @@ def _defaults() -> dict[str, str]:
         "BIZINTEL_LANDING_SETTLE_SECONDS": "30",
         # Default status of bizintel's schedules and sensors: stopped | running.
         "BIZINTEL_AUTOMATION_DEFAULT_STATUS": "stopped",
+        # Least time between two ticks of each bizintel sensor (the daemon's
+        # minimum_interval_seconds); lower it to react faster, e.g. in tests.
+        "BIZINTEL_SENSOR_INTERVAL_SECONDS": "60",
     }
 
 
@@ -132,6 +135,10 @@ def raw_retention_days() -> int:
 
 def landing_settle_seconds() -> int:
     return _int_setting("BIZINTEL_LANDING_SETTLE_SECONDS", 0, 86400)
+
+
+def sensor_interval_seconds() -> int:
+    return _int_setting("BIZINTEL_SENSOR_INTERVAL_SECONDS", 1, 86400)
 
 
 def automation_running_by_default() -> bool:

@@ -138,7 +138,7 @@ def _load_cursor(cursor: str | None) -> dict[str, str]:
 @dg.sensor(
     name="landing_zone_sensor",
     job=daily_pipeline_job,
-    minimum_interval_seconds=60,
+    minimum_interval_seconds=settings.sensor_interval_seconds(),
     default_status=default_status(),
     description="New or late landing files -> daily_pipeline_job for exactly the partitions they touch.",
 )
@@ -179,7 +179,7 @@ def alert_run_config(**config) -> dict:
 @dg.sensor(
     name="kpi_alert_sensor",
     job=alert_evaluation_job,
-    minimum_interval_seconds=60,
+    minimum_interval_seconds=settings.sensor_interval_seconds(),
     default_status=default_status(),
     description="kpis/kpi_daily materialized -> alert_evaluation_job over the materialized dates.",
 )
@@ -243,7 +243,7 @@ def failed_checks_of_run(instance: dg.DagsterInstance, run_id: str, job_name: st
 @dg.sensor(
     name="asset_check_alert_sensor",
     job=alert_evaluation_job,
-    minimum_interval_seconds=60,
+    minimum_interval_seconds=settings.sensor_interval_seconds(),
     default_status=default_status(),
     description="Finished runs with failed asset checks -> alert_evaluation_job that records and notifies them.",
 )
