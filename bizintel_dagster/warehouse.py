@@ -54,12 +54,31 @@ def quote_identifier(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
+def _remove_abandoned_copies(target: Path) -> None:
+    """Delete the temporary files (and their WAL) of publishes whose process is
+    gone: a publish killed mid-copy leaves a partial copy of every published
+    table that nothing else would ever remove. Files of live processes are left
+    to them."""
+    prefix = f".{target.name}."
+    for path in target.parent.glob(f"{prefix}*.tmp*"):
+        pid = path.name[len(prefix):].split(".", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            path.unlink(missing_ok=True)
+        except PermissionError:
+            pass  # alive, another user's
+
+
 def publish_analytics_copy(source: Path | None = None, target: Path | None = None) -> dict[str, int]:
     """Copy the published schemas' tables into a fresh file and atomically swap it
     in. Returns row counts per published table."""
     source = source or settings.warehouse_path()
     target = target or settings.analytics_path()
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned_copies(target)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
     counts: dict[str, int] = {}

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -46,3 +51,64 @@ def table_fingerprints(path: Path) -> dict[str, tuple[int, str]]:
 
 def salted_hash(value: str, salt: str) -> str:
     return hashlib.sha256(f"{salt}|{value.strip().lower()}".encode()).hexdigest()
+
+
+# An analyst in a separate process: queries a DuckDB file read-only in a loop
+# until told to stop, and reports every answer it got and every error it hit.
+_ANALYST_LOOP = r"""
+import json, os, sys, time, duckdb
+path, sql, stop_file, pause = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+ok, errors, answers, per_file = 0, [], set(), {}
+stop_by = None
+while True:
+    if stop_by is None and os.path.exists(stop_file):
+        stop_by = time.monotonic() + 60
+    if stop_by is not None:
+        wanted = open(stop_file).read().strip()
+        if time.monotonic() > stop_by or not wanted or per_file.get(wanted, 0) >= 3:
+            break
+    try:
+        file_id = str(os.stat(path).st_ino)
+        with duckdb.connect(path, read_only=True) as con:
+            answers.add(repr(con.execute(sql).fetchall()))
+        ok += 1
+        # which copy was read, when the path did not change under the query
+        if str(os.stat(path).st_ino) == file_id:
+            per_file[file_id] = per_file.get(file_id, 0) + 1
+    except Exception as exc:
+        errors.append(repr(exc)[:300])
+    time.sleep(pause)
+print(json.dumps({"ok": ok, "errors": errors, "answers": sorted(answers), "queries_per_file": per_file}))
+"""
+
+
+class AnalystLoop:
+    """An analyst querying ``path`` read-only with ``sql`` in a loop, in its own
+    process, ``pause`` seconds apart. ``stop()`` lets it finish after three more
+    queries of the file now at ``path`` (so a copy swapped in is read too) and
+    returns {ok, errors, answers, queries_per_file (inode -> queries)}."""
+
+    def __init__(self, path: Path, sql: str, workdir: Path, pause: float = 0.05):
+        self.path = path
+        self._stop_file = workdir / f"stop-analyst-{os.getpid()}-{time.monotonic_ns()}"
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c", _ANALYST_LOOP, str(path), sql, str(self._stop_file), str(pause)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+
+    def stop(self, timeout: float = 120) -> dict:
+        # written under another name and renamed, so the analyst never reads it half-written
+        partial = self._stop_file.with_name(self._stop_file.name + ".partial")
+        partial.write_text(str(self.path.stat().st_ino))
+        partial.replace(self._stop_file)
+        out, err = self._proc.communicate(timeout=timeout)
+        assert self._proc.returncode == 0, err[-2000:]
+        return json.loads(out)
+
+    def __enter__(self) -> AnalystLoop:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
