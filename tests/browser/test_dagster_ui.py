@@ -270,6 +270,14 @@ def stack(tmp_path_factory):
             "BIZINTEL_ALERT_LOG": str(data / "alerts" / "alerts.log"),
             WEBHOOK_URL_ENV: hook.url,
         })
+        # Dagster creates its SQLite storage on first use; create it here, so that
+        # dagster dev's webserver, daemon and code server do not race to create
+        # and stamp the same fresh database ("alembic_version has more than one
+        # head", seen once in a full run of the suite).
+        with dg.DagsterInstance.from_config(str(home)) as fresh:
+            fresh.get_runs(limit=1)
+            fresh.get_latest_materialization_event(dg.AssetKey(["raw", "app_events"]))
+            fresh.all_instigator_state()
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(
                 [str(DAGSTER), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
