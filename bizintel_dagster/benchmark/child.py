@@ -25,15 +25,17 @@ import dagster as dg
 from bizintel_dagster import runner
 
 
-def _dbt_durations(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:
+def _dbt_durations(records: list) -> dict[str, float]:
     """Seconds per dbt node. A ranged run records one materialization per
     partition, all carrying the node's single execution time: count it once."""
     durations: dict[str, float] = {}
-    for record in instance.all_logs(run_id, of_type={
-        dg.DagsterEventType.ASSET_MATERIALIZATION, dg.DagsterEventType.ASSET_CHECK_EVALUATION,
-    }):
-        data = record.dagster_event.event_specific_data
-        if record.dagster_event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+    for record in records:
+        event = record.dagster_event
+        if event is None or event.event_type not in (
+                dg.DagsterEventType.ASSET_MATERIALIZATION, dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+            continue
+        data = event.event_specific_data
+        if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
             name, metadata = data.materialization.asset_key.to_user_string(), data.materialization.metadata
         else:
             name, metadata = f"{data.asset_key.to_user_string()}:{data.check_name}", data.metadata
@@ -43,25 +45,28 @@ def _dbt_durations(instance: dg.DagsterInstance, run_id: str) -> dict[str, float
     return durations
 
 
-def _bookkeeping_seconds(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:
+def _bookkeeping_seconds(records: list) -> dict[str, float]:
     """Time Dagster spends recording the run's asset events rather than computing.
     A ranged run records a planned event per asset and partition before the first
     step starts, and each step emits its materializations (one per asset and
     partition) after its work is done (bizintel's steps collect results first), so:
     planned = run start -> first step start; per step = first -> last materialization."""
-    records = instance.all_logs(run_id)
-    by_type: dict[dg.DagsterEventType, list] = {}
-    for r in records:
-        if r.dagster_event is not None:
-            by_type.setdefault(r.dagster_event.event_type, []).append(r)
-    starts = [r.timestamp for r in by_type.get(dg.DagsterEventType.STEP_START, [])]
-    run_start = min(r.timestamp for r in records)
-    planned = (min(starts) - run_start) if starts else 0.0
+    starts: list[float] = []
     per_step: dict[str, list[float]] = {}
-    for r in by_type.get(dg.DagsterEventType.ASSET_MATERIALIZATION, []):
-        per_step.setdefault(r.step_key, []).append(r.timestamp)
+    for r in records:
+        event_type = r.dagster_event.event_type if r.dagster_event else None
+        if event_type == dg.DagsterEventType.STEP_START:
+            starts.append(r.timestamp)
+        elif event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            per_step.setdefault(r.step_key, []).append(r.timestamp)
+    planned = (min(starts) - min(r.timestamp for r in records)) if starts else 0.0
     emitting = sum(max(ts) - min(ts) for ts in per_step.values())
     return {"planned_events_seconds": round(planned, 3), "materialization_events_seconds": round(emitting, 3)}
+
+
+def _materializations(records: list) -> int:
+    return sum(1 for r in records if r.dagster_event
+               and r.dagster_event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION)
 
 
 def run_stage(specs: list[str]) -> list[dict]:
@@ -80,12 +85,14 @@ def run_stage(specs: list[str]) -> list[dict]:
             s.step_key: round((s.end_time or s.start_time) - s.start_time, 3)
             for s in instance.get_run_step_stats(result.run_id) if s.start_time
         }
-        asset_events = len(instance.all_logs(result.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION))
+        # One read of the run's event log (tens of thousands of records for a
+        # long range) serves every figure below.
+        records = instance.all_logs(result.run_id)
         results.append({
             "job": job_name, "window": [d.isoformat() for d in days], "success": result.success,
-            "wall_seconds": round(wall, 3), "steps": steps, "asset_events": asset_events,
-            "dbt_nodes": _dbt_durations(instance, result.run_id), "run_id": result.run_id,
-            **_bookkeeping_seconds(instance, result.run_id),
+            "wall_seconds": round(wall, 3), "steps": steps, "asset_events": _materializations(records),
+            "dbt_nodes": _dbt_durations(records), "run_id": result.run_id,
+            **_bookkeeping_seconds(records),
         })
         if not result.success:
             break

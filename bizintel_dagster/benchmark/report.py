@@ -68,20 +68,8 @@ def headline(r: dict) -> list[tuple[str, str, str, str]]:
     ]
 
 
-def _top_steps(r: dict, n: int = 8) -> list[tuple[str, str]]:
-    steps: dict[str, float] = {}
-    for job in r["full"]["jobs"]:
-        for key, seconds in job["steps"].items():
-            steps[f"{job['job']} / {key}"] = seconds
-    ranked = sorted(steps.items(), key=lambda kv: -kv[1])[:n]
-    return [(name, f"{s:.1f}") for name, s in ranked]
-
-
-def _top_dbt_nodes(r: dict, n: int = 8) -> list[tuple[str, str]]:
-    nodes: dict[str, float] = {}
-    for job in r["full"]["jobs"]:
-        nodes.update(job["dbt_nodes"])
-    ranked = sorted(nodes.items(), key=lambda kv: -kv[1])[:n]
+def _slowest(durations: dict[str, float], n: int = 8) -> list[tuple[str, str]]:
+    ranked = sorted(durations.items(), key=lambda kv: -kv[1])[:n]
     return [(name, f"{s:.1f}") for name, s in ranked]
 
 
@@ -121,9 +109,11 @@ def size_section(r: dict) -> str:
         "",
         "Where the full run's time went (steps; dbt nodes are inside the dbt steps):",
         "",
-        markdown_table(["step", "seconds"], _top_steps(r)),
+        markdown_table(["step", "seconds"], _slowest(
+            {f"{job['job']} / {key}": sec for job in full["jobs"] for key, sec in job["steps"].items()})),
         "",
-        markdown_table(["dbt node", "seconds"], _top_dbt_nodes(r)),
+        markdown_table(["dbt node", "seconds"], _slowest(
+            {node: sec for job in full["jobs"] for node, sec in job["dbt_nodes"].items()})),
     ]
     return "\n".join(parts)
 
