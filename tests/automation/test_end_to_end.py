@@ -18,6 +18,7 @@ import pytest
 from bizintel_dagster import runner, settings
 from bizintel_dagster.defs.automation import sensors
 from bizintel_dagster.demo import generator
+from tests.automation.conftest import REVENUE_DROP_RULE, rules_yaml
 from tests.automation.servers import SmtpServer, WebhookServer
 from tests.integration.helpers import data_dir
 
@@ -32,10 +33,7 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 # noise (8,000 events a day: +-30 % swings in daily revenue are ordinary
 # here), so that "normal" means normal. The shipped thresholds are checked
 # against the same data in test_shipped_rules_catch_the_injected_drop.
-RULES = """
-version: 1
-settings:
-  cooldown_minutes: 1440
+E2E_CHANNELS = """
 channels:
   webhook:
     type: webhook
@@ -54,15 +52,8 @@ channels:
   log:
     type: log_file
     path_env: BIZINTEL_ALERT_LOG
-rules:
-  - name: revenue_drop
-    kind: change_vs_trailing_average
-    metric: {table: kpis.kpi_daily, date_column: metric_date, value_column: revenue_consumer_minor}
-    direction: drop
-    threshold_pct: 40
-    window_days: 7
-    severity: critical
-    format: money_minor
+"""
+PAYER_RATE_DROP_RULE = """
   - name: payer_rate_drop
     kind: change_vs_trailing_average
     metric: {table: kpis.kpi_daily, date_column: metric_date, value_column: payer_rate}
@@ -72,6 +63,7 @@ rules:
     severity: high
     format: ratio
 """
+RULES = rules_yaml(REVENUE_DROP_RULE + PAYER_RATE_DROP_RULE, channels=E2E_CHANNELS)
 
 
 def _execute(definitions, job_name: str, request: dg.RunRequest, instance) -> dg.ExecuteInProcessResult:

@@ -38,7 +38,6 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pytest
 import yaml
 from dagster_graphql import DagsterGraphQLClient
@@ -55,6 +54,7 @@ from bizintel_dagster.defs.automation.sensors import RANGE_END_TAG, RANGE_START_
 from bizintel_dagster.demo import generator
 from bizintel_dagster.warehouse import WAREHOUSE_POOL
 from tests.automation.servers import WebhookServer, free_port
+from tests.integration.helpers import query
 
 # A hang must not eat CI's time: every wait below also stops at the module's
 # deadline, and pytest-timeout is the backstop (signal method, so the fixture's
@@ -415,8 +415,7 @@ def _query(stack: Stack, sql: str, copy: Path):
             shutil.copy(stack.warehouse.parent / name, copy / name)
         if idle_stat() == before:  # nothing wrote the file while it was copied
             break
-    with duckdb.connect(str(copy / stack.warehouse.name), read_only=True) as con:
-        return con.execute(sql).fetchall()
+    return query(sql, path=copy / stack.warehouse.name)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
 import time
 from collections import Counter
 from datetime import date, timedelta
@@ -19,7 +18,7 @@ from bizintel_dagster import cli, runner, settings
 from bizintel_dagster.defs.raw import landing
 from bizintel_dagster.demo import generator
 from tests.conftest import TEST_SALT
-from tests.integration.helpers import data_dir, query, salted_hash, table_fingerprints
+from tests.integration.helpers import AnalystLoop, data_dir, query, salted_hash, table_fingerprints
 
 pytestmark = pytest.mark.integration
 
@@ -197,39 +196,19 @@ def test_the_duckdb_cli_reads_the_analysts_copy(pipeline):
     assert out.stdout.strip() == f"{DAYS},true"
 
 
-ANALYST = textwrap.dedent("""
-    import sys, time, duckdb
-    path, seconds = sys.argv[1], float(sys.argv[2])
-    ok = errors = 0
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with duckdb.connect(path, read_only=True) as con:
-                con.execute("select metric_date, revenue_total_minor from kpis.kpi_daily order by 1").fetchall()
-            ok += 1
-        except Exception as exc:
-            errors += 1
-            print(repr(exc), file=sys.stderr)
-        time.sleep(0.02)
-    print(ok, errors)
-""")
-
-
-def test_analysts_query_while_a_run_writes_and_neither_side_fails(pipeline):
+def test_analysts_query_while_a_run_writes_and_neither_side_fails(pipeline, tmp_path):
     with data_dir(pipeline["root"]):
         before = table_fingerprints(settings.warehouse_path())
-        analyst = subprocess.Popen(
-            [sys.executable, "-c", ANALYST, str(settings.analytics_path()), "25"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )
-        time.sleep(1)
-        definitions, instance = pipeline["definitions"], pipeline["instance"]
-        daily = runner.run_job(definitions, "daily_pipeline_job", instance, LAST)
-        publish = runner.run_job(definitions, "publish_job", instance)
-        out, err = analyst.communicate(timeout=120)
+        with AnalystLoop(settings.analytics_path(),
+                         "select metric_date, revenue_total_minor from kpis.kpi_daily order by 1",
+                         tmp_path, pause=0.02) as analyst:
+            time.sleep(1)
+            definitions, instance = pipeline["definitions"], pipeline["instance"]
+            daily = runner.run_job(definitions, "daily_pipeline_job", instance, LAST)
+            publish = runner.run_job(definitions, "publish_job", instance)
+            seen = analyst.stop()
         after = table_fingerprints(settings.warehouse_path())
-    ok, errors = map(int, out.split())
     assert daily.success and publish.success
     assert after == before  # re-running one partition replaced it
-    assert errors == 0, err[-2000:]
-    assert ok > 20
+    assert seen["errors"] == [], seen["errors"][:5]
+    assert seen["ok"] > 20
