@@ -5,6 +5,7 @@ blocked by a run."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -61,6 +62,21 @@ def test_every_job_succeeds_and_every_check_passes(pipeline):
         "cleansed/cleansed_app_events:unique_cleansed_app_events_event_id",
     ):
         assert expected in checks, f"{expected} was not evaluated"
+
+
+def test_a_ranged_run_plans_one_event_per_asset_and_materializes_every_day(pipeline):
+    """The CLI's ranged runs take Dagster's compact plan (runner._one_planned_event_per_asset);
+    the record of what was built stays one materialization per asset and day."""
+    run_id = pipeline["results"]["daily"].run_id
+    events = [r.event_log_entry.dagster_event
+              for r in pipeline["instance"].get_records_for_run(run_id, limit=1_000_000).records
+              if r.event_log_entry.dagster_event]
+    planned = [e for e in events if e.event_type_value == "ASSET_MATERIALIZATION_PLANNED"]
+    materialized = Counter(e.asset_key for e in events if e.event_type_value == "ASSET_MATERIALIZATION")
+    assert sorted(e.asset_key for e in planned) == sorted(materialized)
+    assert all(len(e.event_specific_data.partitions_subset.get_partition_keys()) == DAYS for e in planned)
+    assert set(materialized.values()) == {DAYS}
+    assert runner.PLANNED_SUBSET_ENV not in os.environ  # restored after the run
 
 
 def _landing_line_counts(landing_dir: Path) -> Counter:
