@@ -25,7 +25,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import nnls
 
 from bizintel_dagster.forecasting.metrics import seasonal_naive_scale
 from bizintel_dagster.forecasting.models import NotEnoughHistory
@@ -51,6 +50,8 @@ class HorizonIntervals:
         e, h = e[keep], h[keep]
         if e.size < min_points:
             return None
+        from scipy.optimize import nnls  # here: the definitions load without scipy
+
         (a, b), _ = nnls(np.column_stack([np.ones_like(h), h]), np.abs(e))
         if a + b * h.min() <= 0:  # every error 0 (or b alone and h = 0): degenerate but valid
             a = max(a, 1e-9)

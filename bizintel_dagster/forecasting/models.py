@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import Ridge
 
 
 class NotEnoughHistory(ValueError):
@@ -89,6 +88,8 @@ class RidgeTrendWeekly:
         values = y.to_numpy(float)
         self._mean = float(values.mean())
         self._std = float(values.std()) or 1.0
+        from sklearn.linear_model import Ridge  # here: the definitions load without scikit-learn
+
         self._model = Ridge(alpha=self.alpha).fit(self._features(y.index), (values - self._mean) / self._std)
         return self
 

@@ -16,9 +16,6 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 from dagster_duckdb import DuckDBResource
-from sklearn.cluster import KMeans
-from sklearn.metrics import silhouette_score
-from sklearn.preprocessing import StandardScaler
 
 from bizintel_dagster.metadata import markdown_table
 from bizintel_dagster.policies import OWNERS, retry_transient
@@ -50,6 +47,12 @@ def rfm_features(scorecard: pd.DataFrame) -> pd.DataFrame:
 def segment_accounts(features: pd.DataFrame, max_k: int = 6, random_state: int = 42) -> tuple[pd.DataFrame, dict[int, float]]:
     """Cluster the accounts; returns (one row per account with kmeans_segment,
     silhouette per k tried). Fewer than 3 distinct points: one segment, no k-means."""
+    # scikit-learn is imported here: every Dagster process imports this module to build
+    # the definitions, and only the run that clusters needs it (~1 s per process).
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+    from sklearn.preprocessing import StandardScaler
+
     if features.empty:
         return features.assign(kmeans_segment=pd.Series(dtype="int64"), k=pd.Series(dtype="int64"),
                                silhouette=pd.Series(dtype="float64")), {}

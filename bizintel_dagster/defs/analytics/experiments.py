@@ -24,14 +24,6 @@ import math
 import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
-from scipy import stats
-from statsmodels.stats.power import NormalIndPower
-from statsmodels.stats.proportion import (
-    confint_proportions_2indep,
-    proportion_confint,
-    proportion_effectsize,
-    proportions_ztest,
-)
 
 from bizintel_dagster.metadata import query_table
 from bizintel_dagster.policies import OWNERS, retry_transient
@@ -65,6 +57,9 @@ def _finite(value) -> float | None:
 
 def required_sample_size(baseline: float, mde_relative: float, alpha: float, power: float) -> int | None:
     """Users per variant (equal split) to detect baseline -> baseline x (1 + mde)."""
+    from statsmodels.stats.power import NormalIndPower
+    from statsmodels.stats.proportion import proportion_effectsize
+
     target = baseline * (1 + mde_relative)
     if not 0 < baseline < 1 or not 0 < target < 1 or target == baseline:
         return None
@@ -74,6 +69,8 @@ def required_sample_size(baseline: float, mde_relative: float, alpha: float, pow
 
 
 def _versus_control(row, control, alpha: float) -> dict:
+    from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
+
     n, c = int(row.exposed_users), int(row.converted_users)
     n0, c0 = int(control.exposed_users), int(control.converted_users)
     p, p0 = c / n, c0 / n0
@@ -92,6 +89,12 @@ def _versus_control(row, control, alpha: float) -> dict:
 def experiment_statistics(counts: pd.DataFrame, config: ExperimentStatsConfig) -> pd.DataFrame:
     """One row per experiment and variant from the SQL counts (columns experiment_id,
     variant, is_control, exposed_users, converted_users, first/last_exposure_date)."""
+    # scipy and statsmodels are imported where they are used (here and above): every
+    # Dagster process imports this module to build the definitions, and only the run
+    # that computes the statistics needs them (about a second per process).
+    from scipy import stats
+    from statsmodels.stats.proportion import proportion_confint
+
     rows = []
     for experiment_id, group in counts.groupby("experiment_id", sort=True):
         group = group[group["exposed_users"] > 0].sort_values("variant")

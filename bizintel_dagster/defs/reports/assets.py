@@ -24,7 +24,7 @@ from pydantic import Field
 from bizintel_dagster import settings
 from bizintel_dagster.forecasting.connection import warehouse_connection
 from bizintel_dagster.policies import OWNERS, retry_transient
-from bizintel_dagster.reporting import catalog, content, periods, render
+from bizintel_dagster.reporting import catalog, periods
 from bizintel_dagster.reporting.model import Report, format_value
 from bizintel_dagster.warehouse import WAREHOUSE_POOL
 
@@ -102,6 +102,8 @@ def _check_rows(context: dg.AssetExecutionContext) -> list[tuple] | None:
 
 
 def _build(name: str, con, period, currency: str, generated_at: datetime, checks) -> Report:
+    from bizintel_dagster.reporting import content
+
     if name == "executive":
         return content.executive(con, period, currency, generated_at)
     if name == "sponsor_attribution":
@@ -120,6 +122,10 @@ def _report_asset(name: str, deps: list[dg.AssetKey], description: str) -> dg.As
         description=description + "\n\n" + (__doc__ or ""),
     )
     def _asset(context: dg.AssetExecutionContext, config: ReportConfig, warehouse: DuckDBResource) -> dg.MaterializeResult:
+        # The report modules bring matplotlib: imported by the run that renders, not by
+        # every Dagster process that loads the definitions (~1 s each).
+        from bizintel_dagster.reporting import content, render
+
         currency = settings.get("BIZINTEL_REPORTING_CURRENCY")
         tz = ZoneInfo(settings.timezone())
         generated_at = datetime.now(tz)
