@@ -82,7 +82,9 @@ def publish_analytics_copy(source: Path | None = None, target: Path | None = Non
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
     counts: dict[str, int] = {}
-    con = duckdb.connect()
+    # An in-memory connection's default limit is 80 % of RAM: copying the 10M-event
+    # warehouse peaked at 3.6 GiB without this line (BENCHMARKS.md).
+    con = duckdb.connect(config={"memory_limit": settings.get("BIZINTEL_DUCKDB_MEMORY_LIMIT")})
     try:
         con.execute(f"attach {_literal(tmp)} as pub (storage_version '{ANALYTICS_STORAGE_VERSION}')")
         con.execute("use pub")
