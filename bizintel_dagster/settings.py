@@ -79,6 +79,12 @@ def analytics_path() -> Path:
     return Path(get("BIZINTEL_ANALYTICS"))
 
 
+def duckdb_config() -> dict[str, str]:
+    """Configuration of every DuckDB connection bizintel opens (dbt's comes from
+    profiles.yml, same variable): without a limit DuckDB may take 80 % of RAM."""
+    return {"memory_limit": get("BIZINTEL_DUCKDB_MEMORY_LIMIT")}
+
+
 def timezone() -> str:
     return get("BIZINTEL_TIMEZONE")
 

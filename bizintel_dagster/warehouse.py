@@ -39,7 +39,7 @@ def connect(path: Path | None = None, *, read_only: bool = False) -> duckdb.Duck
         path.parent.mkdir(parents=True, exist_ok=True)
     return duckdb.connect(
         str(path), read_only=read_only,
-        config={"memory_limit": settings.get("BIZINTEL_DUCKDB_MEMORY_LIMIT")},
+        config=settings.duckdb_config(),
     )
 
 
@@ -82,9 +82,9 @@ def publish_analytics_copy(source: Path | None = None, target: Path | None = Non
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
     counts: dict[str, int] = {}
-    # An in-memory connection's default limit is 80 % of RAM: copying the 10M-event
-    # warehouse peaked at 3.6 GiB without this line (BENCHMARKS.md).
-    con = duckdb.connect(config={"memory_limit": settings.get("BIZINTEL_DUCKDB_MEMORY_LIMIT")})
+    # In memory, but limited like every connection: copying the 10M-event warehouse
+    # peaked at 3.6 GiB without the limit (BENCHMARKS.md).
+    con = duckdb.connect(config=settings.duckdb_config())
     try:
         con.execute(f"attach {_literal(tmp)} as pub (storage_version '{ANALYTICS_STORAGE_VERSION}')")
         con.execute("use pub")

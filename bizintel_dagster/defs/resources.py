@@ -18,7 +18,7 @@ def resources() -> dg.Definitions:
         resources={
             "warehouse": DuckDBResource(
                 database=dg.EnvVar("BIZINTEL_WAREHOUSE"),
-                connection_config={"memory_limit": settings.get("BIZINTEL_DUCKDB_MEMORY_LIMIT")},
+                connection_config=settings.duckdb_config(),
             ),
             "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=settings.dbt_executable()),
         },
