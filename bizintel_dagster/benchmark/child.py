@@ -7,7 +7,7 @@ DuckDB) from outside.
 Runs the jobs in order against the instance in DAGSTER_HOME and writes, per job:
 wall seconds, success, step durations (from the instance's step stats), dbt
 model and test durations (dagster-dbt's ``Execution Duration`` metadata) and the
-number of asset events Dagster recorded (one per asset and partition).
+number of asset materializations Dagster recorded (one per asset and partition).
 """
 
 from __future__ import annotations
@@ -47,10 +47,11 @@ def _dbt_durations(records: list) -> dict[str, float]:
 
 def _bookkeeping_seconds(records: list) -> dict[str, float]:
     """Time Dagster spends recording the run's asset events rather than computing.
-    A ranged run records a planned event per asset and partition before the first
-    step starts, and each step emits its materializations (one per asset and
-    partition) after its work is done (bizintel's steps collect results first), so:
-    planned = run start -> first step start; per step = first -> last materialization."""
+    A run records its plan before the first step starts (one event per asset for
+    the CLI's ranged runs, see runner.run_job), and each step emits its
+    materializations (one per asset and partition) after its work is done
+    (bizintel's steps collect results first), so: planned = run start -> first
+    step start; per step = first -> last materialization."""
     starts: list[float] = []
     per_step: dict[str, list[float]] = {}
     for r in records:

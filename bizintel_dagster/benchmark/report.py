@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psutil
 
-from bizintel_dagster.metadata import markdown_text as markdown_table
+from bizintel_dagster.metadata import markdown_text
 
 START_MARK = "<!-- bench:results:start -->"
 END_MARK = "<!-- bench:results:end -->"
@@ -99,9 +99,9 @@ def size_section(r: dict) -> str:
     parts = [
         f"### {r['size']}: {r['app_events']:,} app events, {r['days']} days, {r['landing_lines']:,} landing lines",
         "",
-        markdown_table(["measure", "value", "target", "verdict"], headline(r)),
+        markdown_text(["measure", "value", "target", "verdict"], headline(r)),
         "",
-        markdown_table(["stage", "seconds", "notes"], rows),
+        markdown_text(["stage", "seconds", "notes"], rows),
         "",
         f"Analyst queries ({q['queries']} queries x {q['repeats']} on the published copy): "
         f"p50 {q['p50_ms']:.1f} ms, p95 {q['p95_ms']:.1f} ms; slowest p95: "
@@ -109,10 +109,10 @@ def size_section(r: dict) -> str:
         "",
         "Where the full run's time went (steps; dbt nodes are inside the dbt steps):",
         "",
-        markdown_table(["step", "seconds"], _slowest(
+        markdown_text(["step", "seconds"], _slowest(
             {f"{job['job']} / {key}": sec for job in full["jobs"] for key, sec in job["steps"].items()})),
         "",
-        markdown_table(["dbt node", "seconds"], _slowest(
+        markdown_text(["dbt node", "seconds"], _slowest(
             {node: sec for job in full["jobs"] for node, sec in job["dbt_nodes"].items()})),
     ]
     return "\n".join(parts)
