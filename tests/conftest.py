@@ -58,6 +58,7 @@ _SLOW_FIRST = (
     "tests/browser/test_dagster_ui.py",
     "tests/reliability/test_crash_recovery.py",
     "tests/integration/test_pipeline.py",
+    "tests/integration/test_time_zones.py",
     "tests/automation/test_end_to_end.py",
     "tests/integration/test_analytics.py",
     "tests/integration/test_segments.py",

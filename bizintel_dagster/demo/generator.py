@@ -43,6 +43,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from bizintel_dagster import settings
 from bizintel_dagster.demo import reference
 
 # ----------------------------------------------------------------------------
@@ -56,7 +57,6 @@ SIZES: dict[str, dict[str, int]] = {
     "10m": {"days": 365, "app_events": 10_000_000},
 }
 DEFAULT_START = date(2026, 5, 1)
-DEFAULT_TIMEZONE = "Africa/Johannesburg"
 SUMMARY_FILE = "_generator_summary.json"
 SOURCES = ("app_events", "location_reports", "ticketing", "billing")
 
@@ -1236,7 +1236,7 @@ def _write_json_source(landing: Landing, source: str, day: date, rec: Records, d
 
 
 def generate(landing_dir: Path, *, start: date = DEFAULT_START, days: int, app_events: int, seed: int = 42,
-             timezone: str = DEFAULT_TIMEZONE, seeds_dir: Path | None = None) -> dict:
+             timezone: str | None = None, seeds_dir: Path | None = None) -> dict:
     """Write ``days`` daily partitions from ``start`` into ``landing_dir`` and return
     the summary (also written to ``landing_dir/_generator_summary.json``):
 
@@ -1249,7 +1249,11 @@ def generate(landing_dir: Path, *, start: date = DEFAULT_START, days: int, app_e
     ``revenue_drop_dates``; ``spikes`` (abuse-flag / service-error hour spikes).
 
     Re-running into the same folder replaces this generator's files for the
-    generated days (and removes its stale ones there); other files are kept."""
+    generated days (and removes its stale ones there); other files are kept.
+
+    ``timezone`` defaults to the business time zone the pipeline will read the
+    files in (``BIZINTEL_TIMEZONE``), so ``dt=`` folders are its local days."""
+    timezone = timezone or settings.timezone()
     if days < 1 or app_events < 1:
         raise ValueError("days and app_events must be positive")
     ZoneInfo(timezone)  # fail early on an unknown time zone
@@ -1329,13 +1333,13 @@ def generate(landing_dir: Path, *, start: date = DEFAULT_START, days: int, app_e
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m bizintel_dagster.demo.generator",
                                      description="Write deterministic demo landing files (docs/raw_contract.md).")
-    parser.add_argument("--out", type=Path, default=Path(os.environ.get("BIZINTEL_LANDING", "data/landing")))
+    parser.add_argument("--out", type=Path, default=settings.landing_dir())
     parser.add_argument("--size", choices=sorted(SIZES), default="demo")
     parser.add_argument("--start", type=date.fromisoformat, default=DEFAULT_START)
     parser.add_argument("--days", type=int, help="override the size's number of days")
     parser.add_argument("--events", type=int, help="override the size's number of app events")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--timezone", default=os.environ.get("BIZINTEL_TIMEZONE", DEFAULT_TIMEZONE))
+    parser.add_argument("--timezone", default=None, help="default: BIZINTEL_TIMEZONE")
     parser.add_argument("--seeds-dir", type=Path, help="read reference data from these seed CSVs")
     args = parser.parse_args(argv)
     size = SIZES[args.size]

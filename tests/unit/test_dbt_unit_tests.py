@@ -1,12 +1,18 @@
 """Runs the dbt unit tests (quality rules, zone detection, FX and minor units,
 the seed-000 value formula, the KPI / MRR / cohort / experiment formulas) with
 real dbt on DuckDB. dbt needs the upstream relations to exist for their column
-types, so they are created empty first."""
+types, so they are created empty first.
+
+They run once per business time zone west and east of UTC (half-hour offset and
+southern-hemisphere DST included): a unit test whose expectation depends on the
+zone must pin it (``overrides: vars: business_timezone``), otherwise it fails in
+another zone and no KPI is built there."""
 
 import json
 import subprocess
 
 import duckdb
+import pytest
 
 from bizintel_dagster import settings
 from bizintel_dagster.defs.raw import landing
@@ -47,15 +53,44 @@ def _dbt(*args, target):
     )
 
 
-def test_dbt_unit_tests_pass(data_env):
-    warehouse = settings.warehouse_path()
-    warehouse.parent.mkdir(parents=True)
-    with duckdb.connect(str(warehouse)) as con:
-        landing.ensure_tables(con)
-    target = data_env / "dbt_target"
-    assert _dbt("seed", target=target).returncode == 0
-    built = _dbt("run", "--empty", target=target)
-    assert built.returncode == 0, built.stdout[-3000:]
+# West of UTC, UTC itself, a half-hour offset, and DST in the southern hemisphere.
+BUSINESS_ZONES = ("America/New_York", "UTC", "Asia/Kolkata", "Pacific/Auckland")
+
+
+def _unit_tests_reading_the_zone(manifest: dict) -> dict[str, bool]:
+    """Unit test -> whether it pins business_timezone, for every unit test whose
+    model's SQL reads the business zone (directly or through local_date())."""
+    models = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    out = {}
+    for test in manifest["unit_tests"].values():
+        code = models[test["model"]]["raw_code"]
+        if "business_timezone" in code or "local_date(" in code:
+            out[test["name"]] = "business_timezone" in (test.get("overrides") or {}).get("vars", {})
+    return out
+
+
+@pytest.fixture(scope="module")
+def empty_warehouse(tmp_path_factory):
+    """Seeds and every model built empty, once for all zones."""
+    root = tmp_path_factory.mktemp("dbt-unit")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BIZINTEL_WAREHOUSE", str(root / "warehouse" / "bizintel.duckdb"))
+        warehouse = settings.warehouse_path()
+        warehouse.parent.mkdir(parents=True)
+        with duckdb.connect(str(warehouse)) as con:
+            landing.ensure_tables(con)
+        target = root / "dbt_target"
+        assert _dbt("seed", target=target).returncode == 0
+        built = _dbt("run", "--empty", target=target)
+        assert built.returncode == 0, built.stdout[-3000:]
+    return warehouse
+
+
+@pytest.mark.parametrize("zone", BUSINESS_ZONES)
+def test_dbt_unit_tests_pass(empty_warehouse, tmp_path, monkeypatch, zone):
+    monkeypatch.setenv("BIZINTEL_WAREHOUSE", str(empty_warehouse))
+    monkeypatch.setenv("BIZINTEL_TIMEZONE", zone)
+    target = tmp_path / "dbt_target"
     tested = _dbt("test", "--select", "test_type:unit", target=target)
     assert tested.returncode == 0, tested.stdout[-5000:]
     results = json.loads((target / "run_results.json").read_text())["results"]
@@ -65,3 +100,7 @@ def test_dbt_unit_tests_pass(data_env):
     assert CORE_UNIT_TESTS <= defined, f"core unit tests missing: {CORE_UNIT_TESTS - defined}"
     assert set(ran) == defined, f"defined but not run: {defined - set(ran)}"
     assert all(status == "pass" for status in ran.values()), ran
+    reading = _unit_tests_reading_the_zone(manifest)
+    assert reading, "no unit test covers a model that reads the business time zone"
+    assert all(reading.values()), f"unit tests that depend on the zone without pinning it: {reading}"
+
