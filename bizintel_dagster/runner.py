@@ -74,7 +74,10 @@ def _one_planned_event_per_asset(ranged: bool) -> Iterator[None]:
 
 
 def check_results(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
-    return {
-        f"{e.asset_key.to_user_string()}:{e.check_name}": e.passed
-        for e in result.get_asset_check_evaluations()
-    }
+    """Check -> passed. Checks that judge each day record one evaluation per
+    partition: the check passed when every one of them did."""
+    passed: dict[str, bool] = {}
+    for e in result.get_asset_check_evaluations():
+        name = f"{e.asset_key.to_user_string()}:{e.check_name}"
+        passed[name] = passed.get(name, True) and e.passed
+    return passed

@@ -17,14 +17,16 @@ and backfill ranges in a single run.
 import json
 import shutil
 from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from bizintel_dagster import settings, warehouse
+from bizintel_dagster import partitions, settings, warehouse
 from bizintel_dagster.defs.dbt.project import dbt_project
 from bizintel_dagster.defs.dbt.translator import translator
-from bizintel_dagster.metadata import query_table
+from bizintel_dagster.metadata import column_schema, query_table
 from bizintel_dagster.partitions import daily_partitions, dbt_vars_for_window, single_run_backfill
 from bizintel_dagster.policies import retry_transient
 
@@ -85,22 +87,81 @@ _PREVIEWS: dict[tuple[str, ...], str] = {
 }
 
 
+# Figures of one day that a data engineer plots across partitions (the Plots
+# tab): one row per partition_date in the window, each column a metadata entry.
+_DAILY_FIGURES: dict[tuple[str, ...], str] = {
+    ("kpis", "kpi_daily"): """
+        select partition_date, dau, revenue_total_minor, payer_rate, payers, purchases,
+               data_quality_score, records_quarantined
+        from kpis.kpi_daily where partition_date >= ? and partition_date < ?""",
+    ("cleansed", "dq_partition_stats"): """
+        select partition_date, sum(lines_total) as lines_in, sum(records_accepted) as records_accepted,
+               sum(records_quarantined) + sum(lines_unparseable) as records_quarantined,
+               sum(records_duplicate) as records_duplicate
+        from cleansed.dq_partition_stats where partition_date >= ? and partition_date < ?
+        group by all""",
+}
+
+
 def _with_row_counts(context: dg.AssetExecutionContext, events: list, window: tuple[str, str] | None) -> Iterator:
     """dbt holds the warehouse open while it runs, so row counts (and, for the
     analytics marts, headline figures) are read after it exits and attached to
-    each materialization."""
+    each materialization: per partition for partitioned models (that day's rows
+    and figures, also in a ranged run), with the column schema as built."""
     con = warehouse.connect(read_only=True)
     try:
         for event in events:
             if isinstance(event, dg.Output):
                 key = context.asset_key_for_output(event.output_name)
-                relation = ".".join(f'"{part}"' for part in key.path)
-                metadata = _row_counts(con, relation, window)
-                metadata.update(_headline(con, tuple(key.path)))
+                relation = ".".join(warehouse.quote_identifier(part) for part in key.path)
+                metadata = column_schema(con, key.path, _declared_columns(context, key))
+                if window:
+                    for partition_key, day_metadata in _per_partition(con, key, relation, window).items():
+                        context.add_asset_metadata(day_metadata, asset_key=key, partition_key=partition_key)
+                else:
+                    metadata.update(_row_counts(con, relation))
+                    metadata.update(_headline(con, tuple(key.path)))
                 event = event.with_metadata({**event.metadata, **metadata})
             yield event
     finally:
         con.close()
+
+
+def _declared_columns(context: dg.AssetExecutionContext, key: dg.AssetKey) -> dict[str, str]:
+    """Column descriptions from the model's YAML (dagster-dbt puts them on the spec)."""
+    schema = context.assets_def.specs_by_key[key].metadata.get("dagster/column_schema")
+    return {c.name: c.description for c in schema.columns} if schema else {}
+
+
+def _per_partition(con, key: dg.AssetKey, relation: str, window: tuple[str, str]) -> dict[str, dict]:
+    """partition key -> that day's metadata (every day of the window, empty days
+    too). Views hold no rows of their own (and counting one would recompute
+    it), so only tables with a partition_date are counted."""
+    days = [d.isoformat() for d in partitions.days_in_window(*map(date.fromisoformat, window))]
+    try:
+        partitioned_table = con.execute(
+            """select count(*) from information_schema.columns c join information_schema.tables t
+                 using (table_schema, table_name)
+               where table_schema = ? and table_name = ? and column_name = 'partition_date'
+                 and table_type = 'BASE TABLE'""",
+            list(key.path),
+        ).fetchall()[0][0]
+        if not partitioned_table:
+            return {}
+        counts = dict(con.execute(
+            f"""select partition_date::varchar, count(*) from {relation}
+                where partition_date >= ? and partition_date < ? group by 1""",
+            list(window)).fetchall())
+        out = {day: {"dagster/row_count": dg.MetadataValue.int(counts.get(day, 0))} for day in days}
+        if tuple(key.path) in _DAILY_FIGURES:
+            cursor = con.execute(_DAILY_FIGURES[tuple(key.path)], list(window))
+            names = [d[0] for d in cursor.description][1:]
+            for day, *values in cursor.fetchall():
+                out[day.isoformat()].update(
+                    {name: _metadata_value(v) for name, v in zip(names, values) if v is not None})
+        return out
+    except Exception as exc:  # metadata must never fail a materialization
+        return {day: {"row_count_error": dg.MetadataValue.text(str(exc)[:200])} for day in days}
 
 
 def _metadata_value(value) -> dg.MetadataValue:
@@ -108,8 +169,8 @@ def _metadata_value(value) -> dg.MetadataValue:
         return dg.MetadataValue.text(str(value))
     if isinstance(value, int):
         return dg.MetadataValue.int(value)
-    if isinstance(value, float):
-        return dg.MetadataValue.float(value)
+    if isinstance(value, (float, Decimal)):
+        return dg.MetadataValue.float(float(value))
     return dg.MetadataValue.text(str(value))
 
 
@@ -128,19 +189,10 @@ def _headline(con, key: tuple[str, ...]) -> dict:
     return metadata
 
 
-def _row_counts(con, relation: str, window: tuple[str, str] | None) -> dict:
+def _row_counts(con, relation: str) -> dict:
     try:
         total = con.execute(f"select count(*) from {relation}").fetchall()[0][0]
-        metadata = {"dagster/row_count": dg.MetadataValue.int(total)}
-        if window:
-            columns = {r[0] for r in con.execute(f"describe {relation}").fetchall()}
-            if "partition_date" in columns:
-                in_window = con.execute(
-                    f"select count(*) from {relation} where partition_date >= ? and partition_date < ?",
-                    list(window),
-                ).fetchall()[0][0]
-                metadata["rows_in_window"] = dg.MetadataValue.int(in_window)
-        return metadata
+        return {"dagster/row_count": dg.MetadataValue.int(total)}
     except Exception as exc:  # metadata must never fail a materialization
         return {"row_count_error": str(exc)[:200]}
 

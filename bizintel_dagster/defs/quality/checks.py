@@ -1,7 +1,8 @@
 """Per-partition data guarantees that dbt's (unpartitioned) tests cannot give.
 
-Each check evaluates the run's partition window and reports every failing day
-in its metadata. The blocking ones stop the business layer for the run: no KPI
+Each check evaluates the run's partition window and records one result per
+day, with that day's figures (``partition_results``), so the UI shows which
+day failed. The blocking ones stop the business layer for the run: no KPI
 is built on a partition that lost lines or scored below the quality bar.
 """
 
@@ -11,6 +12,7 @@ from datetime import date
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from bizintel_dagster.defs.quality.partition_results import DayResult, per_partition, window_partition_keys
 from bizintel_dagster.defs.raw.landing import SOURCES
 from bizintel_dagster.metadata import markdown_table
 from bizintel_dagster.partitions import daily_partitions, window_dates
@@ -33,24 +35,22 @@ def check_window(context: dg.AssetCheckExecutionContext) -> tuple[date, date]:
     return window_dates(*context.op_execution_context.partition_time_window)
 
 
-def _score_result(rows: list[tuple], severity: dg.AssetCheckSeverity, min_lines: int = 1) -> dg.AssetCheckResult:
-    """rows: (partition_date, quality_score, scored_lines) for the window."""
-    scored = [(d, s, n) for d, s, n in rows if s is not None and n >= min_lines]
-    failing = [(d.isoformat(), s, n) for d, s, n in scored if s < MIN_QUALITY_SCORE]
-    lowest = min(scored, key=lambda r: r[1]) if scored else None
-    return dg.AssetCheckResult(
-        passed=not failing,
-        severity=severity,
-        metadata={
-            "partitions_checked": len(rows),
-            "partitions_failing": len(failing),
-            "lowest_score": float(lowest[1]) if lowest else None,
-            "lowest_score_partition": lowest[0].isoformat() if lowest else None,
-            "threshold": MIN_QUALITY_SCORE,
-            "partitions_too_small_to_judge": len(rows) - len(scored),
-            "failing_partitions": markdown_table(["partition", "score", "lines"], failing[:50]),
-        },
-    )
+def _score_results(
+    keys: list[str], rows: list[tuple], min_lines: int = 1
+) -> dict[str, DayResult]:
+    """rows: (partition_date, quality_score, scored_lines). A day without lines,
+    or with fewer than ``min_lines``, passes and says so: there is nothing to
+    judge."""
+    by_day = {d.isoformat(): (s, n) for d, s, n in rows}
+    results = {}
+    for key in keys:
+        score, lines = by_day.get(key, (None, 0))
+        judged = score is not None and lines >= min_lines
+        metadata: dict = {"scored_lines": int(lines or 0), "threshold": MIN_QUALITY_SCORE, "judged": judged}
+        if score is not None:
+            metadata["quality_score"] = float(score)
+        results[key] = DayResult(passed=not judged or score >= MIN_QUALITY_SCORE, metadata=metadata)
+    return results
 
 
 @dg.asset_check(
@@ -63,7 +63,7 @@ def _score_result(rows: list[tuple], severity: dg.AssetCheckSeverity, min_lines:
     partitions_def=daily_partitions,
     pool=WAREHOUSE_POOL,
 )
-def partition_quality_check(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> dg.AssetCheckResult:
+def partition_quality_check(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource):
     start, end = check_window(context)
     with warehouse.get_connection() as con:
         rows = con.execute(
@@ -75,7 +75,7 @@ def partition_quality_check(context: dg.AssetCheckExecutionContext, warehouse: D
                group by 1 order by 1""",
             [start, end],
         ).fetchall()
-    return _score_result(rows, dg.AssetCheckSeverity.ERROR)
+    yield from per_partition(context, _score_results(window_partition_keys(context), rows), dg.AssetCheckSeverity.ERROR)
 
 
 def _source_quality_check(source: str) -> dg.AssetChecksDefinition:
@@ -90,7 +90,7 @@ def _source_quality_check(source: str) -> dg.AssetChecksDefinition:
         # diagnostics must still run when the partition-level check blocks it.
         pool=WAREHOUSE_POOL,
     )
-    def _check(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> dg.AssetCheckResult:
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource):
         start, end = check_window(context)
         with warehouse.get_connection() as con:
             rows = con.execute(
@@ -100,7 +100,8 @@ def _source_quality_check(source: str) -> dg.AssetChecksDefinition:
                    order by partition_date""",
                 [source, start, end],
             ).fetchall()
-        return _score_result(rows, dg.AssetCheckSeverity.WARN, MIN_LINES_PER_SOURCE_DAY)
+        results = _score_results(window_partition_keys(context), rows, MIN_LINES_PER_SOURCE_DAY)
+        yield from per_partition(context, results, dg.AssetCheckSeverity.WARN)
 
     return _check
 
@@ -119,7 +120,7 @@ source_quality_checks = [_source_quality_check(source) for source in SOURCES]
     + [dg.AssetKey(["raw", "landing_files"])],
     pool=WAREHOUSE_POOL,
 )
-def conservation_check(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> dg.AssetCheckResult:
+def conservation_check(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource):
     start, end = check_window(context)
     window = "partition_date >= $start and partition_date < $end"
     accepted = " union all ".join(
@@ -155,28 +156,27 @@ def conservation_check(context: dg.AssetCheckExecutionContext, warehouse: DuckDB
     """
     with warehouse.get_connection() as con:
         rows = con.execute(sql, {"start": start, "end": end}).fetchall()
-    broken = [
-        (d.isoformat(), s, n, a, q, dup, n - a - q - dup)
-        for d, s, n, a, q, dup in rows
-        if n != a + q + dup
-    ]
-    totals = [sum(r[i] for r in rows) for i in (2, 3, 4, 5)]
-    return dg.AssetCheckResult(
-        passed=not broken,
-        severity=dg.AssetCheckSeverity.ERROR,
-        metadata={
-            "lines_in": totals[0],
-            "accepted": totals[1],
-            "quarantined": totals[2],
-            "duplicates": totals[3],
-            "partition_sources_checked": len(rows),
-            "partition_sources_unbalanced": len(broken),
-            "unbalanced": markdown_table(
-                ["partition", "source", "lines in", "accepted", "quarantined", "duplicates", "unaccounted"],
-                broken[:50],
-            ),
-        },
-    )
+    by_day: dict[str, list[tuple]] = {key: [] for key in window_partition_keys(context)}
+    for d, source, n, a, q, dup in rows:
+        by_day.setdefault(d.isoformat(), []).append((source, n, a, q, dup))
+    results = {}
+    for key, sources in by_day.items():
+        broken = [(s, n, a, q, dup, n - a - q - dup) for s, n, a, q, dup in sources if n != a + q + dup]
+        totals = [sum(r[i] for r in sources) for i in (1, 2, 3, 4)]
+        results[key] = DayResult(
+            passed=not broken,
+            metadata={
+                "lines_in": totals[0],
+                "accepted": totals[1],
+                "quarantined": totals[2],
+                "duplicates": totals[3],
+                "unaccounted": totals[0] - totals[1] - totals[2] - totals[3],
+                "sources_unbalanced": len(broken),
+                "unbalanced": markdown_table(
+                    ["source", "lines in", "accepted", "quarantined", "duplicates", "unaccounted"], broken),
+            },
+        )
+    yield from per_partition(context, results, dg.AssetCheckSeverity.ERROR)
 
 
 @dg.asset_check(
@@ -191,7 +191,7 @@ def conservation_check(context: dg.AssetCheckExecutionContext, warehouse: DuckDB
     ],
     pool=WAREHOUSE_POOL,
 )
-def revenue_reconciliation_check(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> dg.AssetCheckResult:
+def revenue_reconciliation_check(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource):
     start, end = check_window(context)
     params = {"start": start, "end": end}
     window = "partition_date >= $start and partition_date < $end"
@@ -202,28 +202,34 @@ def revenue_reconciliation_check(context: dg.AssetCheckExecutionContext, warehou
                      kpis as (select partition_date, revenue_total_minor as v
                               from kpis.kpi_daily where {window})
                 select partition_date, coalesce(facts.v, 0), coalesce(kpis.v, 0)
-                from facts full join kpis using (partition_date)
-                where coalesce(facts.v, 0) <> coalesce(kpis.v, 0) order by 1""",
+                from facts full join kpis using (partition_date) order by 1""",
             params,
         ).fetchall()
-        facts_total = con.execute(
-            f"select coalesce(sum(amount_reporting_minor), 0) from fused.fct_revenue where {window}", params
-        ).fetchall()[0][0]
         by_dimension = con.execute(
-            f"""select dimension, sum(value_minor) from kpis.kpi_daily_revenue_by_dimension
-                where {window} and measure = 'revenue' group by all order by 1""",
+            f"""with facts as (select partition_date, coalesce(sum(amount_reporting_minor), 0) as v
+                               from fused.fct_revenue where {window} group by all)
+                select d.partition_date, d.dimension, sum(d.value_minor), any_value(coalesce(facts.v, 0))
+                from kpis.kpi_daily_revenue_by_dimension d left join facts using (partition_date)
+                where {window} and d.measure = 'revenue'
+                group by all order by 1, 2""",
             params,
         ).fetchall()
-    kpi_total = facts_total - sum(f - k for _, f, k in per_day)
-    dimension_mismatch = [(d, v, facts_total) for d, v in by_dimension if v != facts_total]
-    return dg.AssetCheckResult(
-        passed=not per_day and not dimension_mismatch,
-        severity=dg.AssetCheckSeverity.ERROR,
-        metadata={
-            "revenue_in_facts_minor": int(facts_total),
-            "revenue_in_kpis_minor": int(kpi_total),
-            "days_mismatched": len(per_day),
-            "breakdowns_mismatched": len(dimension_mismatch),
-            "mismatches": markdown_table(["day", "facts", "kpi_daily"], [(d.isoformat(), f, k) for d, f, k in per_day[:50]]),
-        },
-    )
+    facts = {d.isoformat(): (f, k) for d, f, k in per_day}
+    mismatched_breakdowns: dict[str, list[tuple]] = {}
+    for d, dimension, value, fact in by_dimension:
+        if value != fact:
+            mismatched_breakdowns.setdefault(d.isoformat(), []).append((dimension, value, fact))
+    results = {}
+    for key in window_partition_keys(context):
+        fact, kpi = facts.get(key, (0, 0))
+        breakdowns = mismatched_breakdowns.get(key, [])
+        results[key] = DayResult(
+            passed=fact == kpi and not breakdowns,
+            metadata={
+                "revenue_in_facts_minor": int(fact),
+                "revenue_in_kpis_minor": int(kpi),
+                "breakdowns_mismatched": len(breakdowns),
+                "mismatches": markdown_table(["dimension", "breakdown total", "facts"], breakdowns),
+            },
+        )
+    yield from per_partition(context, results, dg.AssetCheckSeverity.ERROR)
