@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from bizintel_dagster.metadata import markdown_table
+from bizintel_dagster.metadata import column_schema, markdown_table
 from bizintel_dagster.policies import OWNERS, retry_transient
 from bizintel_dagster.warehouse import WAREHOUSE_POOL
 
@@ -102,17 +102,19 @@ def account_kmeans_segments(context: dg.AssetExecutionContext, config: KMeansCon
     features = rfm_features(retry_transient(context, read))
     segments, silhouettes = segment_accounts(features, config.max_k, config.random_state)
 
-    def write() -> None:
+    def write() -> dict:
         with warehouse.get_connection() as con:
             con.execute("create schema if not exists customers")
             con.register("segments_frame", segments)
             con.execute("create or replace table customers.account_kmeans_segments as select * from segments_frame")
             con.unregister("segments_frame")
+            return column_schema(con, ("customers", "account_kmeans_segments"))
 
-    retry_transient(context, write)
+    schema = retry_transient(context, write)
     table = profiles(segments)
     best_k = int(segments["k"].iloc[0]) if len(segments) else 0
     return dg.MaterializeResult(metadata={
+        **schema,
         "dagster/row_count": dg.MetadataValue.int(len(segments)),
         "k": dg.MetadataValue.int(best_k),
         "silhouette": dg.MetadataValue.float(silhouettes.get(best_k, math.nan)) if best_k > 1

@@ -25,7 +25,7 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from bizintel_dagster.metadata import query_table
+from bizintel_dagster.metadata import column_schema, query_table
 from bizintel_dagster.policies import OWNERS, retry_transient
 from bizintel_dagster.warehouse import WAREHOUSE_POOL
 
@@ -176,7 +176,7 @@ def experiment_results(context: dg.AssetExecutionContext, config: ExperimentStat
     counts = retry_transient(context, read_counts)
     results = experiment_statistics(counts, config)
 
-    def write(frame: pd.DataFrame) -> dg.MetadataValue:
+    def write(frame: pd.DataFrame) -> tuple[dg.MetadataValue, dict]:
         with warehouse.get_connection() as con:
             con.execute("create schema if not exists experiments")
             con.register("experiment_results_frame", frame)
@@ -191,12 +191,14 @@ def experiment_results(context: dg.AssetExecutionContext, config: ExperimentStat
                        round(p_value, 4) as p_value, round(lift_ci_low, 4) as ci_low,
                        round(lift_ci_high, 4) as ci_high, srm_detected as srm,
                        required_sample_size_per_variant as n_needed
-                from experiments.experiment_results order by experiment_id, variant""")
+                from experiments.experiment_results order by experiment_id, variant"""), \
+                column_schema(con, ("experiments", "experiment_results"))
 
-    preview = retry_transient(context, lambda: write(results))
+    preview, schema = retry_transient(context, lambda: write(results))
     srm = sorted(results.loc[results["srm_detected"].fillna(False), "experiment_id"].unique())
     yield dg.MaterializeResult(
         metadata={
+            **schema,
             "dagster/row_count": dg.MetadataValue.int(len(results)),
             "experiments": dg.MetadataValue.int(int(results["experiment_id"].nunique())),
             "headline": dg.MetadataValue.text(_headline(results)),

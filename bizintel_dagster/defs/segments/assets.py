@@ -16,7 +16,7 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
-from bizintel_dagster.metadata import markdown_table
+from bizintel_dagster.metadata import column_schema, markdown_table
 from bizintel_dagster.policies import OWNERS, retry_transient
 from bizintel_dagster.segments import config as segment_config
 from bizintel_dagster.segments import sql as segment_sql
@@ -150,12 +150,13 @@ def segment_membership(context: dg.AssetExecutionContext, warehouse: DuckDBResou
     except segment_config.SegmentConfigError as exc:
         raise dg.Failure(f"invalid segments config: {exc}") from exc
 
-    def write() -> Summary:
+    def write() -> tuple[Summary, dict]:
         with warehouse.get_connection() as con:
-            return materialize_segments(con, cfg)
+            return materialize_segments(con, cfg), column_schema(con, ("segments", "segment_membership"))
 
-    summary = retry_transient(context, write)
+    summary, schema = retry_transient(context, write)
     return dg.MaterializeResult(metadata={
+        **schema,
         "dagster/row_count": dg.MetadataValue.int(summary.row_counts["segments.segment_membership"]),
         "config": dg.MetadataValue.path(cfg.source),
         "as_of_date": dg.MetadataValue.json({entity: day.isoformat() for entity, day in summary.as_of.items()}),
