@@ -276,3 +276,18 @@ def test_csv_text_after_a_closing_quote_is_quarantined(tmp_path, con):
     landing.load_partition(con, tmp_path, "ticketing", DAY)
     assert _conserved(con, "ticketing") == {"x.csv": (2, 1, 1)}
     assert _rejects(con, "ticketing")[0][2].startswith("MALFORMED QUOTING")
+
+
+def test_a_csv_byte_order_mark_does_not_spoil_the_header(tmp_path, con):
+    _write(tmp_path, "ticketing", "bom.csv", b"\xef\xbb\xbf" + f"{HEADER}\n{ROW1}\n".encode())
+    landing.load_partition(con, tmp_path, "ticketing", DAY)
+    assert _conserved(con, "ticketing") == {"bom.csv": (1, 1, 0)}
+
+
+def test_a_named_pipe_is_rejected_without_being_read(tmp_path, con):
+    import os
+    folder = landing.partition_dir(tmp_path, "app_events", DAY)
+    folder.mkdir(parents=True)
+    os.mkfifo(folder / "pipe.jsonl")  # reading it would block the run forever
+    [result] = landing.load_partition(con, tmp_path, "app_events", DAY)
+    assert (result.status, result.reason, result.lines_total) == ("rejected", "not a regular file", 0)
