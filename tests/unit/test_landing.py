@@ -1,5 +1,8 @@
 """The raw loader: every physical line ends in raw.<source> or raw.rejected_lines."""
 
+import gzip
+import json
+import os
 from datetime import date
 
 import duckdb
@@ -184,7 +187,6 @@ def test_a_symlinked_folder_in_a_day_is_recorded_not_followed(tmp_path, con):
 
 
 def test_extensions_are_case_insensitive_ndjson_and_gzip_are_read(tmp_path, con):
-    import gzip
     _write(tmp_path, "app_events", "upper.JSONL", b'{"a":1}\n')
     _write(tmp_path, "app_events", "b.ndjson", b'{"a":2}\n{"a":3}\n')
     _write(tmp_path, "app_events", "c.jsonl.gz", gzip.compress(b'{"a":4}\nbad\n'))
@@ -251,7 +253,6 @@ def test_csv_columns_are_mapped_by_header_name(tmp_path, con):
     landing.load_partition(con, tmp_path, "ticketing", DAY)
     assert _conserved(con, "ticketing") == {"permuted.csv": (1, 1, 0)}
     [(payload,)] = con.execute("select payload::varchar from raw.ticketing").fetchall()
-    import json
     assert json.loads(payload) == row
     assert list(json.loads(payload)) == landing.TICKETING_COLUMNS  # contract order
 
@@ -285,7 +286,6 @@ def test_a_csv_byte_order_mark_does_not_spoil_the_header(tmp_path, con):
 
 
 def test_a_named_pipe_is_rejected_without_being_read(tmp_path, con):
-    import os
     folder = landing.partition_dir(tmp_path, "app_events", DAY)
     folder.mkdir(parents=True)
     os.mkfifo(folder / "pipe.jsonl")  # reading it would block the run forever

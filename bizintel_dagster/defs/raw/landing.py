@@ -294,14 +294,15 @@ _CSV_FIELD = ',("(?:[^"]|"")*"|[^,"][^,]*|)'
 
 
 def load_csv(con, day: date, source: str, name: str, lines: pa.Table) -> tuple[int, int, int]:
-    """The header (validated by load_file) maps fields to the contract's columns.
-    RFC 4180 CSV in set-based SQL over the physical lines, so every record keeps
-    its line number. A record spans physical lines while a quote is open (quote
-    parity); a quote still open at the end of the file quarantines the line that
-    opened it alone and the lines after it are records again. Fields are mapped to
-    the contract's columns by the header's names. Returns (records, loaded,
-    rejected): for CSV, conservation counts records, each attributed to its first
-    physical line (a record with a quoted newline spans the next lines too)."""
+    """RFC 4180 CSV in set-based SQL over the physical lines, so every record keeps
+    its line number (DuckDB's read_csv gives none for loaded rows and silently
+    drops the rows after an unterminated quote). A record spans physical lines
+    while a quote is open (quote parity); a quote still open at the end of the
+    file quarantines the line that opened it alone and the lines after it are
+    records again. The header, validated by load_file, maps fields to the
+    contract's columns by name. Returns (records, loaded, rejected): for CSV,
+    conservation counts records, each attributed to its first physical line (a
+    record with a quoted newline spans the next lines too)."""
     if len(lines) == 0:
         return 0, 0, 0
     header = csv_header(lines)
