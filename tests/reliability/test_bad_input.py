@@ -3,6 +3,7 @@ demo data. For each: the run finishes, the line is in the warehouse or in
 quarantine with a reason a person can act on, conservation holds, and hostile
 strings are stored as data, never executed."""
 
+import gzip
 import json
 from datetime import date
 
@@ -56,6 +57,39 @@ def _write(folder, name, data: bytes):
     (folder / name).write_bytes(data)
 
 
+# --- Landing files that break the contract (issue 13; RELIABILITY.md "Landing files that break the contract") ---
+# Record-level cases live elsewhere; these are whole files with a wrong name, place, encoding or CSV shape.
+# (path under the landing root, bytes, expected landing_files row (status, lines_total, loaded, rejected) or
+#  None for a path outside any source/day, which only the landing check reports)
+TICKET = "{id},usr_000004,Ann,a@x.io,+27,ven_jhb,2026-06-06,General,no,"
+FILE_CASES = [
+    ("app_events/dt=2026-06-06/upper.JSONL", _event("f_upper", **PURCHASE).encode() + b"\n", ("loaded", 1, 1, 0)),
+    ("app_events/dt=2026-06-06/f.ndjson", _event("f_ndjson", **PURCHASE).encode() + b"\n", ("loaded", 1, 1, 0)),
+    ("app_events/dt=2026-06-06/f.jsonl.gz", gzip.compress(_event("f_gzip", **PURCHASE).encode() + b"\n"), ("loaded", 1, 1, 0)),
+    ("app_events/dt=2026-06-06/bom.jsonl", b"\xef\xbb\xbf" + _event("f_bom", **PURCHASE).encode() + b"\n", ("loaded", 1, 1, 0)),
+    ("app_events/dt=2026-06-06/space name.jsonl", (_event("f_space", **PURCHASE) + "\n{}\n").encode(), ("rejected", 2, 0, 2)),
+    ("app_events/dt=2026-06-06/caf\u00e9.jsonl", _event("f_accent", **PURCHASE).encode() + b"\n", ("rejected", 1, 0, 1)),
+    ("app_events/dt=2026-06-06/retry/late.jsonl", _event("f_sub", **PURCHASE).encode() + b"\n", ("rejected", 1, 0, 1)),
+    ("app_events/dt=2026-06-06/.half.jsonl.tmp", b"{}\n", ("skipped", 0, 0, 0)),
+    ("ticketing/dt=2026-06-06/mac.csv", "\r".join([HEADER, TICKET.format(id="f_mac1"), TICKET.format(id="f_mac2")]).encode(),
+     ("loaded", 2, 2, 0)),
+    ("ticketing/dt=2026-06-06/noheader.csv", (TICKET.format(id="f_nohead1") + "\n" + TICKET.format(id="f_nohead2") + "\n").encode(),
+     ("rejected", 2, 0, 2)),
+    ("ticketing/dt=2026-06-06/permuted.csv",
+     (",".join(reversed(landing.TICKETING_COLUMNS)) + "\n" + ",".join(reversed(TICKET.format(id="f_perm").split(","))) + "\n").encode(),
+     ("loaded", 1, 1, 0)),
+    ("ticketing/dt=2026-06-06/quotes.csv", "\n".join([
+        HEADER, TICKET.format(id="f_q1").replace(",Ann,", ',"Ann\nSmith",'),  # a quoted newline: one record, two lines
+        TICKET.format(id="f_q2").replace(",Ann,", ',"Unclosed,'), TICKET.format(id="f_q3")]).encode() + b"\n",
+     ("loaded", 3, 2, 1)),
+    ("app_event/dt=2026-06-06/typo.jsonl", b"{}\n", None),
+    ("billing/loose.jsonl", b"{}\n", None),
+]
+FILE_CASES_ACCEPTED = ["f_upper", "f_ndjson", "f_gzip", "f_bom"]
+TICKETS_ACCEPTED = ["f_mac1", "f_mac2", "f_perm", "f_q1", "f_q3"]
+LANDING_CHECK = "raw/landing_files:landing_files_follow_the_contract"
+
+
 @pytest.fixture(scope="module")
 def corpus_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("bad-input")
@@ -83,6 +117,11 @@ def corpus_run(tmp_path_factory):
         _write(tickets, "header_only.csv", (HEADER + "\n").encode())
         _write(tickets, "shifted.csv", (HEADER + "\nshift1,usr_000003,Ann,a@x.io,+27,ven_jhb,2026-06-06,VIP,yes,,EXTRA\n"
                                         "ok1,usr_000004,\"<b>Bob</b>\",b@x.io,+27,ven_jhb,2026-06-06,General,no,\n").encode())
+        for rel, data, _ in FILE_CASES:  # contract-breaking files (issue 13)
+            _write((land / rel).parent, (land / rel).name, data)
+        outside = root / "outside.jsonl"
+        outside.write_bytes(_event("f_link", **PURCHASE).encode() + b"\n")
+        (app / "link.jsonl").symlink_to(outside)  # rejected, never followed
         definitions = runner.load_definitions()
         instance = runner.default_instance()
         results = [runner.run_job(definitions, "reference_job", instance),
@@ -94,8 +133,46 @@ def corpus_run(tmp_path_factory):
 def test_the_run_finishes_and_every_check_passes(corpus_run):
     for result in corpus_run["results"]:
         assert result.success
-        failed = [k for k, ok in runner.check_results(result).items() if not ok]
+        failed = [k for k, ok in runner.check_results(result).items() if not ok and k != LANDING_CHECK]
         assert not failed, failed
+
+
+# --- Landing files that break the contract (issue 13) ---
+
+def test_contract_breaking_files_are_loaded_or_rejected_with_their_lines_counted(corpus_run):
+    with data_dir(corpus_run["root"]):
+        files = {(s, f): row for s, f, *row in query(
+            "select source, source_file, status, lines_total, lines_loaded, lines_rejected from raw.landing_files")}
+        rejected = dict(query("""select source || '/' || source_file, count(*) from raw.rejected_lines
+                                 group by all"""))
+        quarantined = dict(query("""select source || '/' || source_file, count(*) from cleansed.quarantine_records
+                                    group by all"""))
+        events = {r for (r,) in query("select event_id from cleansed.cleansed_app_events where event_id like 'f\\_%' escape '\\'")}
+        tickets = {r for (r,) in query("select ticket_id from cleansed.cleansed_ticketing where ticket_id like 'f\\_%' escape '\\'")}
+    for rel, _, expected in FILE_CASES:
+        if expected is None:
+            continue
+        source, _, name = rel.split("/", 2)
+        assert files[(source, name)] == list(expected), rel
+        # the data-integrity report counts a rejected file's lines: each one is in quarantine with its reason
+        if expected[0] == "rejected":
+            assert rejected[f"{source}/{name}"] == expected[1] == quarantined[f"{source}/{name}"], rel
+    assert files[("app_events", "link.jsonl")] == ["rejected", 0, 0, 0]
+    assert events == set(FILE_CASES_ACCEPTED)
+    assert tickets == set(TICKETS_ACCEPTED)
+
+
+def test_the_landing_check_warns_and_lists_every_unexpected_path(corpus_run):
+    [evaluation] = [e for e in corpus_run["results"][1].get_asset_check_evaluations()
+                    if f"{e.asset_key.to_user_string()}:{e.check_name}" == LANDING_CHECK]
+    assert not evaluation.passed and evaluation.severity.value == "WARN"
+    listed = evaluation.metadata["files"].value
+    for name in ("space name.jsonl", "café.jsonl", "retry/late.jsonl", ".half.jsonl.tmp", "link.jsonl", "noheader.csv"):
+        assert name in listed, name
+    outside = evaluation.metadata["outside_partitions"].value
+    assert "app_event/" in outside and "billing/loose.jsonl" in outside
+    assert evaluation.metadata["lines_in_rejected_files"].value == sum(
+        e[1] for _, _, e in FILE_CASES if e and e[0] == "rejected")
 
 
 def test_every_app_event_case_ends_where_it_should(corpus_run):

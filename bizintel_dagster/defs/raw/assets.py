@@ -16,7 +16,8 @@ _DESCRIPTIONS = {
     "location_reports": "Attendee location reports at venues, one row per parseable JSON line.",
     "ticketing": "Ticketing guest-list export rows (CSV parsed by DuckDB, kept as JSON).",
     "billing": "B2B subscription invoices and sponsorship orders, one row per parseable JSON line.",
-    "landing_files": "Every landing file per partition with status and line counts (lines in).",
+    "landing_files": "Every landing file per partition (sub-folders included) with status "
+    "(loaded / rejected / skipped), reason and line counts (lines in).",
     "rejected_lines": "Lines that could not be parsed: file, line number, reason, excerpt.",
 }
 
@@ -32,7 +33,8 @@ def _spec(name: str) -> dg.AssetSpec:
 
 
 def _load(warehouse: DuckDBResource, landing_dir, days) -> dict[str, dict[str, int]]:
-    totals = {s: {"files": 0, "lines_total": 0, "lines_loaded": 0, "lines_rejected": 0, "files_rejected": 0} for s in landing.SOURCES}
+    totals = {s: {"files": 0, "lines_total": 0, "lines_loaded": 0, "lines_rejected": 0, "files_rejected": 0,
+                  "files_skipped": 0} for s in landing.SOURCES}
     with warehouse.get_connection() as con:
         landing.ensure_tables(con)
         for source in landing.SOURCES:
@@ -40,7 +42,8 @@ def _load(warehouse: DuckDBResource, landing_dir, days) -> dict[str, dict[str, i
                 for result in landing.load_partition(con, landing_dir, source, day):
                     t = totals[source]
                     t["files"] += 1
-                    t["files_rejected"] += result.status == "rejected"
+                    t["files_rejected"] += result.status == landing.REJECTED
+                    t["files_skipped"] += result.status == landing.SKIPPED
                     t["lines_total"] += result.lines_total
                     t["lines_loaded"] += result.lines_loaded
                     t["lines_rejected"] += result.lines_rejected
@@ -67,6 +70,7 @@ def raw_landing(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
                 "dagster/row_count": dg.MetadataValue.int(t["lines_loaded"]),
                 "files": t["files"],
                 "files_rejected": t["files_rejected"],
+                "files_skipped": t["files_skipped"],
                 "lines_total": t["lines_total"],
                 "lines_rejected": t["lines_rejected"],
                 "days": len(days),
