@@ -2,11 +2,14 @@
 (= one ``dt=`` folder per source) at a time, replaced as a whole."""
 
 
+from datetime import date
+
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from bizintel_dagster import settings
 from bizintel_dagster.defs.raw import landing
+from bizintel_dagster.metadata import column_schema
 from bizintel_dagster.partitions import daily_partitions, days_in_window, single_run_backfill
 from bizintel_dagster.policies import OWNERS, retry_transient
 from bizintel_dagster.warehouse import WAREHOUSE_POOL
@@ -32,22 +35,29 @@ def _spec(name: str) -> dg.AssetSpec:
     )
 
 
-def _load(warehouse: DuckDBResource, landing_dir, days) -> dict[str, dict[str, int]]:
-    totals = {s: {"files": 0, "lines_total": 0, "lines_loaded": 0, "lines_rejected": 0, "files_rejected": 0,
-                  "files_skipped": 0} for s in landing.SOURCES}
+_COUNTS = ("files", "files_rejected", "files_skipped", "lines_total", "lines_loaded", "lines_rejected")
+
+
+def _load(warehouse: DuckDBResource, landing_dir, days) -> dict[tuple[str, date], dict[str, int]]:
+    """(source, day) -> that day's file and line counts."""
+    counts = {(s, d): dict.fromkeys(_COUNTS, 0) for s in landing.SOURCES for d in days}
     with warehouse.get_connection() as con:
         landing.ensure_tables(con)
         for source in landing.SOURCES:
             for day in days:
+                t = counts[(source, day)]
                 for result in landing.load_partition(con, landing_dir, source, day):
-                    t = totals[source]
                     t["files"] += 1
                     t["files_rejected"] += result.status == landing.REJECTED
                     t["files_skipped"] += result.status == landing.SKIPPED
                     t["lines_total"] += result.lines_total
                     t["lines_loaded"] += result.lines_loaded
                     t["lines_rejected"] += result.lines_rejected
-    return totals
+    return counts
+
+
+def _sum(counts: dict[tuple[str, date], dict[str, int]], day: date, sources=landing.SOURCES) -> dict[str, int]:
+    return {k: sum(counts[(s, day)][k] for s in sources) for k in _COUNTS}
 
 
 @dg.multi_asset(
@@ -58,25 +68,29 @@ def _load(warehouse: DuckDBResource, landing_dir, days) -> dict[str, dict[str, i
 )
 def raw_landing(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
     """Load every source's landing files for the partition window. All sources
-    load together because landing_files and rejected_lines describe them all."""
+    load together because landing_files and rejected_lines describe them all.
+    Each day's materialization carries that day's counts (also in a ranged run)."""
     landing_dir = settings.landing_dir()
     days = days_in_window(*context.partition_time_window)
-    totals = retry_transient(context, lambda: _load(warehouse, landing_dir, days))
-    context.log.info(f"loaded {len(days)} day(s) from {landing_dir}: {totals}")
-    for source, t in totals.items():
-        yield dg.MaterializeResult(
-            asset_key=["raw", source],
-            metadata={
-                "dagster/row_count": dg.MetadataValue.int(t["lines_loaded"]),
-                "files": t["files"],
-                "files_rejected": t["files_rejected"],
-                "files_skipped": t["files_skipped"],
-                "lines_total": t["lines_total"],
-                "lines_rejected": t["lines_rejected"],
-                "days": len(days),
-            },
-        )
-    all_lines = sum(t["lines_total"] for t in totals.values())
-    all_rejected = sum(t["lines_rejected"] for t in totals.values())
-    yield dg.MaterializeResult(asset_key=["raw", "landing_files"], metadata={"lines_total": all_lines, "files": sum(t["files"] for t in totals.values())})
-    yield dg.MaterializeResult(asset_key=["raw", "rejected_lines"], metadata={"dagster/row_count": dg.MetadataValue.int(all_rejected)})
+    counts = retry_transient(context, lambda: _load(warehouse, landing_dir, days))
+    context.log.info(f"loaded {len(days)} day(s) from {landing_dir}")
+    for day in days:
+        partition_key = day.isoformat()
+        for source in landing.SOURCES:
+            t = counts[(source, day)]
+            context.add_asset_metadata(
+                {"dagster/row_count": dg.MetadataValue.int(t["lines_loaded"]),
+                 **{k: v for k, v in t.items() if k != "lines_loaded"}},
+                asset_key=dg.AssetKey(["raw", source]), partition_key=partition_key)
+        day_total = _sum(counts, day)
+        context.add_asset_metadata(
+            {"lines_total": day_total["lines_total"], "files": day_total["files"],
+             "files_rejected": day_total["files_rejected"], "files_skipped": day_total["files_skipped"]},
+            asset_key=dg.AssetKey(["raw", "landing_files"]), partition_key=partition_key)
+        context.add_asset_metadata(
+            {"dagster/row_count": dg.MetadataValue.int(day_total["lines_rejected"])},
+            asset_key=dg.AssetKey(["raw", "rejected_lines"]), partition_key=partition_key)
+    with warehouse.get_connection() as con:
+        schemas = {name: column_schema(con, ("raw", name)) for name in _DESCRIPTIONS}
+    for name in _DESCRIPTIONS:
+        yield dg.MaterializeResult(asset_key=["raw", name], metadata=schemas[name])

@@ -5,6 +5,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from bizintel_dagster import settings
+from bizintel_dagster.defs.quality.partition_results import DayResult, per_partition, window_partition_keys
 from bizintel_dagster.defs.raw import landing
 from bizintel_dagster.metadata import markdown_table
 from bizintel_dagster.partitions import daily_partitions, window_dates
@@ -23,7 +24,7 @@ _MAX_LISTED = 100
     partitions_def=daily_partitions,
     pool=WAREHOUSE_POOL,
 )
-def landing_files_follow_the_contract(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> dg.AssetCheckResult:
+def landing_files_follow_the_contract(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource):
     start, end = window_dates(*context.op_execution_context.partition_time_window)
     with warehouse.get_connection() as con:
         files = con.execute(
@@ -34,16 +35,21 @@ def landing_files_follow_the_contract(context: dg.AssetCheckExecutionContext, wa
             [start, end, landing.LOADED],
         ).fetchall()
     outside = landing.unpartitioned_paths(settings.landing_dir())
-    listed = [(d.isoformat(), f"{s}/dt={d.isoformat()}/{f}", st, n, r) for d, s, f, st, r, n in files]
-    return dg.AssetCheckResult(
-        passed=not files and not outside,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={
-            "files_rejected": sum(st == landing.REJECTED for _, _, _, st, _, _ in files),
-            "files_skipped": sum(st == landing.SKIPPED for _, _, _, st, _, _ in files),
-            "lines_in_rejected_files": sum(n for _, _, _, st, _, n in files if st == landing.REJECTED),
-            "paths_outside_any_partition": len(outside),
-            "files": markdown_table(["partition", "path", "status", "lines", "reason"], listed[:_MAX_LISTED]),
-            "outside_partitions": markdown_table(["path", "reason"], outside[:_MAX_LISTED]),
-        },
-    )
+    by_day: dict[str, list[tuple]] = {key: [] for key in window_partition_keys(context)}
+    for d, s, f, st, r, n in files:
+        by_day.setdefault(d.isoformat(), []).append((f"{s}/dt={d.isoformat()}/{f}", st, n, r))
+    results = {
+        key: DayResult(
+            passed=not listed and not outside,
+            metadata={
+                "files_rejected": sum(st == landing.REJECTED for _, st, _, _ in listed),
+                "files_skipped": sum(st == landing.SKIPPED for _, st, _, _ in listed),
+                "lines_in_rejected_files": sum(n for _, st, n, _ in listed if st == landing.REJECTED),
+                "paths_outside_any_partition": len(outside),
+                "files": markdown_table(["path", "status", "lines", "reason"], listed[:_MAX_LISTED]),
+                "outside_partitions": markdown_table(["path", "reason"], outside[:_MAX_LISTED]),
+            },
+        )
+        for key, listed in by_day.items()
+    }
+    yield from per_partition(context, results, dg.AssetCheckSeverity.WARN)
