@@ -2,8 +2,9 @@
 -- the seed-004 activity score and its trend, revenue, rankings and percentiles within
 -- peer groups (segment, business type), its place in the revenue concentration
 -- (Pareto), and a churn risk whose inputs are columns beside it (issue 13):
---   days_inactive = days since the last sponsorship order (never ordered: since the
---   first billing record; neither: NULL, no inactivity signal).
+--   days_inactive = days since the last sponsorship order (never ordered: NULL, no
+--   inactivity signal; a subscription-only account is judged on its trend, else half
+--   the demo book would be "high" for never having placed an order).
 --   churn_inactivity_points = 100 x (1 - 0.5 ^ (days_inactive / var
 --   churn_inactivity_half_life_days)): 0 on the day of an order, 50 after one half-life,
 --   rising towards 100 the longer the account is silent.
@@ -40,7 +41,6 @@ revenue as (
             as revenue_90d_minor,
         count(*) filter (where record_type = 'sponsorship_order') as orders_to_date,
         min(partition_date) filter (where record_type = 'sponsorship_order') as first_order_date,
-        min(partition_date) as first_billing_date,
         count(*) filter (where partition_date > latest_day.as_of_date - 90) as billing_records_90d,
         count(*) filter (where partition_date > latest_day.as_of_date - 90 and billing_status = 'open') as unpaid_records_90d
     from billing
@@ -74,7 +74,7 @@ joined as (
         latest.orders_prev_30d,
         latest.last_order_date,
         latest.days_since_last_order,
-        coalesce(latest.days_since_last_order, latest.as_of_date - revenue.first_billing_date) as days_inactive,
+        latest.days_since_last_order as days_inactive,
         coalesce(revenue.orders_to_date, 0) as orders_to_date,
         coalesce(revenue.revenue_to_date_minor, 0) as revenue_to_date_minor,
         coalesce(revenue.revenue_90d_minor, 0) as revenue_90d_minor,
