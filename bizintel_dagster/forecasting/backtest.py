@@ -9,7 +9,8 @@ Intervals (``HorizonIntervals``): the errors e = actual - forecast of earlier
 origins are standardised by a horizon-dependent scale s(h) = a + b*h (a, b >= 0,
 non-negative least squares on |e|), and the interval at horizon h is
 forecast + s(h) * [q_lo, q_hi], with q the empirical quantiles of e / s(h)
-(10 %/90 % for the 80 % interval, 2.5 %/97.5 % for the 95 % interval). Empirical
+(10 %/90 % for the 80 % interval, 2.5 %/97.5 % for the 95 % interval), widened
+where needed to contain the point itself (``contain``). Empirical
 quantiles keep the skew of lumpy series (invoices land on a few days); the
 linear scale lets intervals widen with the horizon and extrapolate to horizons
 the backtest has few points for.
@@ -66,13 +67,22 @@ class HorizonIntervals:
         s = self.scale(horizons)
         q_lo, q_hi = self.quantiles[level]
         p = np.asarray(point, dtype=float)
-        return p + q_lo * s, p + q_hi * s
+        return contain(p, p + q_lo * s, p + q_hi * s)
 
     def describe(self) -> str:
         return (
             f"s(h) = {self.a:.4g} + {self.b:.4g}*h from {self.n_points} backtest errors; "
             + ", ".join(f"{lvl} %: [{lo:+.2f}, {hi:+.2f}]*s(h)" for lvl, (lo, hi) in self.quantiles.items())
         )
+
+
+def contain(point, lower, upper) -> tuple[np.ndarray, np.ndarray]:
+    """Widen an interval to hold its own point forecast. Intervals built from a
+    biased model's errors can lie wholly above (or below) its point; a
+    published point outside its own interval reads as a contradiction, so the
+    bound on the point's side moves to the point. NaN bounds (no interval) stay NaN."""
+    p = np.asarray(point, dtype=float)
+    return np.minimum(np.asarray(lower, dtype=float), p), np.maximum(np.asarray(upper, dtype=float), p)
 
 
 def origins(y: pd.Series, min_train: int, max_origins: int | None = None) -> list[pd.Timestamp]:

@@ -6,12 +6,19 @@ status and a message a person can act on:
 - ``ok``: the trend + weekly Ridge model and the seasonal-naive baseline are
   backtested (rolling origin) and both forecast, with intervals calibrated on
   their own backtest errors; the Ridge model is the primary forecast.
+- ``baseline``: both were backtested, but the Ridge model lost to the seasonal
+  naive on the same backtest points (relative MASE >= MASE_THRESHOLD): the
+  seasonal-naive forecast and its intervals are published (``primary_model``),
+  the message says why. Both forecasts stay in ``daily_forecasts``.
 - ``fallback``: the history is long enough for the seasonal naive (every weekday
   seen, >= MIN_HISTORY_DAYS days) but too short to calibrate the Ridge model's
   intervals on a backtest: only the seasonal-naive forecast is written, with
   intervals from the spread of week-on-week differences widened by sqrt(weeks
   ahead).
 - ``insufficient_history``: no forecast is written.
+
+Every published interval contains its point (``backtest.contain``), also after
+the non-negative clip.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import pandas as pd
 from bizintel_dagster.forecasting import metrics
 from bizintel_dagster.forecasting.backtest import (
     LEVELS,
+    contain,
     MIN_CALIBRATION_POINTS,
     HorizonIntervals,
     add_out_of_sample_intervals,
@@ -129,7 +137,8 @@ def seasonal_difference_intervals(y: pd.Series, point, horizons) -> tuple[dict[i
         nan = np.full_like(p, np.nan)
         return {level: (nan, nan) for level in LEVELS}, "no interval: fewer than 7 week-on-week differences"
     k = np.sqrt(np.ceil(np.asarray(horizons, dtype=float) / 7))
-    bounds = {level: (p + np.quantile(diffs, lo) * k, p + np.quantile(diffs, hi) * k) for level, (lo, hi) in LEVELS.items()}
+    bounds = {level: contain(p, p + np.quantile(diffs, lo) * k, p + np.quantile(diffs, hi) * k)
+              for level, (lo, hi) in LEVELS.items()}
     return bounds, f"quantiles of {diffs.size} week-on-week differences x sqrt(weeks ahead) (no backtest)"
 
 
@@ -164,7 +173,17 @@ def overall(accuracy: pd.DataFrame, model: str) -> dict:
     return row.iloc[0].to_dict() if len(row) else {}
 
 
-def judge(accuracy: pd.DataFrame, status: str, reason: str) -> tuple[CheckOutcome, CheckOutcome]:
+def relative_mase(accuracy: pd.DataFrame) -> tuple[float, float, float]:
+    """(MASE of the Ridge model, MASE of seasonal naive, their ratio) over all
+    backtest horizons; the ratio is NaN when the baseline's MASE is 0 or undefined."""
+    mase_model = overall(accuracy, RidgeTrendWeekly.name).get("mase", math.nan)
+    mase_base = overall(accuracy, SeasonalNaive.name).get("mase", math.nan)
+    relative = mase_model / mase_base if math.isfinite(mase_base) and mase_base > 0 else math.nan
+    return mase_model, mase_base, relative
+
+
+def judge(accuracy: pd.DataFrame, status: str, reason: str,
+          published: str = RidgeTrendWeekly.name) -> tuple[CheckOutcome, CheckOutcome]:
     """The two asset checks, as data.
 
     - beats seasonal naive: relative MASE = MASE(model) / MASE(seasonal naive) on
@@ -173,15 +192,14 @@ def judge(accuracy: pd.DataFrame, status: str, reason: str) -> tuple[CheckOutcom
       horizons up to 90 days even a good model of a smooth series has MASE > 1
       against a one-step scale, so the comparison is with the baseline at the
       same horizons.
-    - the 80 % interval covers 70-90 % of the backtest points that have an
-      out-of-sample interval (at least MIN_COVERAGE_POINTS of them).
+    - the 80 % interval of the published model covers 70-90 % of the backtest
+      points that have an out-of-sample interval (at least MIN_COVERAGE_POINTS).
     """
-    if status != "ok":
+    if status not in ("ok", "baseline"):
         note = f"not evaluated: {reason}"
         return CheckOutcome(False, note), CheckOutcome(False, note)
     model, base = overall(accuracy, RidgeTrendWeekly.name), overall(accuracy, SeasonalNaive.name)
-    mase_model, mase_base = model.get("mase", math.nan), base.get("mase", math.nan)
-    relative = mase_model / mase_base if math.isfinite(mase_base) and mase_base > 0 else math.nan
+    mase_model, mase_base, relative = relative_mase(accuracy)
     values = {"mase": mase_model, "mase_seasonal_naive": mase_base, "relative_mase": relative,
               "mae": model.get("mae", math.nan), "mae_seasonal_naive": base.get("mae", math.nan),
               "backtest_points": model.get("n_points", 0)}
@@ -190,17 +208,19 @@ def judge(accuracy: pd.DataFrame, status: str, reason: str) -> tuple[CheckOutcom
     else:
         ok = relative < MASE_THRESHOLD
         beats = CheckOutcome(ok, f"MASE {mase_model:.3f} vs seasonal naive {mase_base:.3f} (relative {relative:.3f}): "
-                             f"{'beats' if ok else 'does NOT beat'} the seasonal-naive baseline", values)
-    cov, n = model.get("coverage_80", math.nan), model.get("n_interval_points", 0)
+                             f"{'beats' if ok else 'does NOT beat'} the seasonal-naive baseline"
+                             + ("" if ok else "; the seasonal-naive forecast is published instead"), values)
+    shown = overall(accuracy, published)
+    cov, n = shown.get("coverage_80", math.nan), shown.get("n_interval_points", 0)
     lo, hi = COVERAGE_80_RANGE
-    cov_values = {"coverage_80": cov, "coverage_95": model.get("coverage_95", math.nan), "interval_points": n,
-                  "target_low": lo, "target_high": hi}
+    cov_values = {"coverage_80": cov, "coverage_95": shown.get("coverage_95", math.nan), "interval_points": n,
+                  "target_low": lo, "target_high": hi, "model": published}
     if n < MIN_COVERAGE_POINTS or not math.isfinite(cov):
         coverage = CheckOutcome(False, f"only {n} backtest points with an out-of-sample interval "
                                 f"(need {MIN_COVERAGE_POINTS}) to judge coverage", cov_values)
     else:
         ok = lo <= cov <= hi
-        coverage = CheckOutcome(ok, f"80 % interval covered {cov:.1%} of {n} backtest points "
+        coverage = CheckOutcome(ok, f"{published} 80 % interval covered {cov:.1%} of {n} backtest points "
                                 f"(target {lo:.0%}-{hi:.0%})", cov_values)
     return beats, coverage
 
@@ -282,7 +302,15 @@ def forecast_metric(y: pd.Series, spec: MetricSpec, *, horizon: int = HORIZON_DA
     accuracy = pd.DataFrame(accuracy_rows, columns=ACCURACY_COLUMNS) if accuracy_rows else empty_accuracy
 
     ridge_points = len(backtests[RidgeTrendWeekly.name])
-    if status == "ok":
+    mase_model, mase_base, relative = relative_mase(accuracy)
+    if status == "ok" and math.isfinite(relative) and relative >= MASE_THRESHOLD:
+        # a model that loses to the baseline on the backtest is not published (issue 13)
+        status, primary, reason = "baseline", SeasonalNaive.name, ""
+        message = (f"{spec.metric}: {SeasonalNaive.name} forecast published for {horizon} days from {last.date()}: "
+                   f"the {RidgeTrendWeekly.name} model lost to it on the backtest (MASE {mase_model:.3f} vs "
+                   f"{mase_base:.3f}, relative {relative:.3f} >= {MASE_THRESHOLD:g}, {ridge_points} points over "
+                   f"{backtest['origin_date'].nunique()} origins).")
+    elif status == "ok":
         primary = RidgeTrendWeekly.name
         message = (f"{spec.metric}: {RidgeTrendWeekly.name} forecast for {horizon} days from {last.date()}, "
                    f"backtested on {ridge_points} points over {backtest['origin_date'].nunique()} origins.")
@@ -292,6 +320,6 @@ def forecast_metric(y: pd.Series, spec: MetricSpec, *, horizon: int = HORIZON_DA
         reason = (f"{history['observed_days']} days of history give {ridge_points} backtest points, fewer than the "
                   f"{MIN_CALIBRATION_POINTS} needed to calibrate the trend model's intervals")
         message = f"{spec.metric}: fallback to the seasonal-naive forecast only - {reason}."
-    beats, cov = judge(accuracy, status, reason)
+    beats, cov = judge(accuracy, status, reason, primary)
     return MetricForecast(spec.metric, status, message + gap_note, primary, history, forecasts, backtest,
                           accuracy, interval_method, beats, cov)

@@ -261,11 +261,16 @@ def executive(con, period: Period, currency: str, generated_at: datetime) -> Rep
         forecast_rows.append((
             title, info["primary_model"] or "-", info["status"],
             agg(points[:30]) if points else None, agg(points[:90]) if points else None,
-            info["mase"], info["relative_mase"], info["coverage_80"],
+            # the MASE of the model actually published (the baseline's when the trend model lost)
+            info["mase_seasonal_naive"] if info["status"] == "baseline" else info["mase"],
+            info["relative_mase"], info["coverage_80"],
             "pass" if info["beats_naive"] and info["coverage_ok"] else "WARN",
         ))
         forecast_kinds.append(kind)
-        if info["status"] != "ok":
+        if info["status"] == "baseline":
+            report.notes.append(f"Forecast ({title}): the seasonal-naive baseline is published, not the trend "
+                                f"model, which lost to it on the backtest. {info['message']}")
+        elif info["status"] != "ok":
             report.notes.append(f"Forecast ({title}): {info['message']}")
         elif not (info["beats_naive"] and info["coverage_ok"]):
             report.notes.append(f"Forecast ({title}) accuracy check warning: {'; '.join(failing)}. "
@@ -280,7 +285,8 @@ def executive(con, period: Period, currency: str, generated_at: datetime) -> Rep
                 Column("coverage_80", "80 % interval coverage", "pct"), Column("checks", "Checks")],
             forecast_rows, row_kinds=forecast_kinds,
             note=f"Forecast from data up to {first['last_actual_date']}, generated {first['generated_at']:%Y-%m-%d %H:%M}. "
-                 "Revenue: sum of daily forecasts; DAU: mean per day. Accuracy from a rolling-origin backtest.",
+                 "Revenue: sum of daily forecasts; DAU: mean per day. Accuracy from a rolling-origin backtest; "
+                 "a trend model that does not beat seasonal naive there is not published (status baseline).",
         ))
         if not show_forecast:
             report.notes.append("The forecast starts more than one period after this one; it is not drawn on the charts.")

@@ -100,11 +100,10 @@ def test_forecast_tables(world):
     status = {r[0]: r[1:] for r in _q(world, "select metric, status, primary_model, history_days from forecasts.forecast_status")}
     assert status == {"revenue": ("ok", "ridge_trend_weekly", DAYS), "dau": ("ok", "ridge_trend_weekly", DAYS)}
     rows = _q(world, """select metric, model, count(*), min(forecast_date), max(horizon_days),
-                               count(*) filter (where not (lower_95 <= lower_80 and lower_80 <= upper_80
-                                                and upper_80 <= upper_95) or point < 0)
+                               count(*) filter (where not (lower_95 <= lower_80 and lower_80 <= point
+                                                and point <= upper_80 and upper_80 <= upper_95) or point < 0)
                         from forecasts.daily_forecasts group by all order by 1, 2""")
-    # intervals are nested and non-negative; they come from the error distribution, so a biased
-    # baseline's interval need not contain its own point forecast
+    # intervals are nested, non-negative and contain their own point (issue 13)
     assert [(r[0], r[1]) for r in rows] == [("dau", "ridge_trend_weekly"), ("dau", "seasonal_naive"),
                                             ("revenue", "ridge_trend_weekly"), ("revenue", "seasonal_naive")]
     for _, _, n, first, horizon, unordered in rows:

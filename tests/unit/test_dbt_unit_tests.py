@@ -41,6 +41,7 @@ CORE_UNIT_TESTS = {
     # customers (seed 004)
     "seed_004_activity_score_components_and_trend",
     "scorecard_rankings_pareto_and_churn_risk",
+    "churn_risk_rises_with_inactivity_and_ranks_by_mrr_at_risk",
     "revenue_concentration_top_20_percent",
 }
 

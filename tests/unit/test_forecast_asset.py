@@ -16,7 +16,7 @@ from bizintel_dagster.defs.forecasts.assets import forecasts
 from bizintel_dagster.defs.reports.assets import executive_report
 
 
-def _warehouse(path, days: list[date]) -> None:
+def _warehouse(path, days: list[date], revenue: list[int] | None = None) -> None:
     rng = np.random.default_rng(1)
     with duckdb.connect(str(path)) as con:
         con.execute("""create schema kpis; create table kpis.kpi_daily (
@@ -26,14 +26,14 @@ def _warehouse(path, days: list[date]) -> None:
             records_quarantined bigint, payer_rate double, data_quality_score double)""")
         for i, day in enumerate(days):
             dau = int(200 + i + 40 * (day.weekday() >= 4) + rng.integers(0, 10))
-            revenue = int(dau * 1500 + rng.integers(0, 20_000))
+            day_revenue = revenue[i] if revenue is not None else int(dau * 1500 + rng.integers(0, 20_000))
             con.execute("insert into kpis.kpi_daily values (?, true, ?, ?, 0, 0, ?, ?, ?, 3, 50, 0.5, 1000, 2, ?, 97.5)",
-                        [day, revenue, revenue, dau // 4, dau // 10, dau, (dau // 10) / dau])
+                        [day, day_revenue, day_revenue, dau // 4, dau // 10, dau, (dau // 10) / dau])
 
 
-def _materialize(tmp_path, days, monkeypatch):
+def _materialize(tmp_path, days, monkeypatch, revenue=None):
     path = tmp_path / "wh.duckdb"
-    _warehouse(path, days)
+    _warehouse(path, days, revenue)
     monkeypatch.setenv("BIZINTEL_REPORTS_DIR", str(tmp_path / "reports"))
     result = dg.materialize([forecasts, executive_report], resources={"warehouse": DuckDBResource(database=str(path))},
                             run_config={"ops": {"reports__executive_report": {"config": {"period": "last_week"}}}},
@@ -100,3 +100,31 @@ def test_warehouse_connection_is_closed_when_the_step_fails(tmp_path):
     # another configuration in the same process: refused while a connection is left open
     with duckdb.connect(path, read_only=True) as con:
         assert con.execute("select x from t").fetchall() == [(1,)]
+
+
+def test_revenue_the_model_loses_on_publishes_the_baseline_and_the_report_says_so(tmp_path, monkeypatch):
+    # one bulk order in the first week, then a slowly declining weekly pattern: the linear
+    # trend loses to seasonal naive on the backtest (the real purchase log of issue 13)
+    days = [date(2026, 4, 6) + timedelta(days=i) for i in range(120)]
+    rng = np.random.default_rng(3)
+    week = np.array([10, 12, 11, 13, 20, 30, 25]) * 10_000
+    revenue = [int(week[d.weekday()] * (1 - 0.2 * i / 120) + rng.integers(0, 4_000)) for i, d in enumerate(days)]
+    revenue[6] += 400_000_000
+    result, status, rows = _materialize(tmp_path, days, monkeypatch, revenue)
+    assert result.success
+    assert [s[1] for s in status] == ["ok", "baseline"]
+    assert "seasonal_naive forecast published" in status[1][2]
+    path = tmp_path / "wh.duckdb"
+    with duckdb.connect(str(path), read_only=True) as con:
+        primary = dict(con.execute("select metric, primary_model from forecasts.forecast_status").fetchall())
+        outside = con.execute("""select count(*) from forecasts.daily_forecasts
+                                 where not (lower_95 <= lower_80 and lower_80 <= point and point <= upper_80
+                                            and upper_80 <= upper_95)""").fetchall()[0][0]
+        low = con.execute("""select min(point) from forecasts.daily_forecasts
+                             where metric = 'revenue' and model = 'seasonal_naive'""").fetchall()[0][0]
+    assert primary == {"dau": "ridge_trend_weekly", "revenue": "seasonal_naive"}
+    assert outside == 0 and low > 0
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    assert not checks["revenue_beats_seasonal_naive"].passed
+    page = next((tmp_path / "reports").glob("executive_*.html")).read_text(encoding="utf-8")
+    assert "Forecast (Revenue): the seasonal-naive baseline is published" in page

@@ -212,3 +212,68 @@ def test_history_leaves_out_today_and_days_without_data():
     history = store.read_history(con, [spec], exclude_day=pd.Timestamp("2026-06-03").date())
     assert history["dau"].to_dict() == {pd.Timestamp("2026-06-01"): 5.0}
     assert store.read_history(duckdb.connect(), [spec]) is None
+
+
+# --- publishing: never worse than naive, never outside its own interval (issue 13) ----------
+
+
+def _assert_points_inside_intervals(forecasts: pd.DataFrame) -> None:
+    bounds = forecasts[["lower_95", "lower_80", "point", "upper_80", "upper_95"]].to_numpy(float)
+    assert np.isfinite(bounds).all()
+    assert (np.diff(bounds, axis=1) >= 0).all(), "a point outside its interval, or intervals not nested"
+
+
+def _spike_then_decline(days: int = 150) -> pd.Series:
+    """A one-off spike early (a bulk order), then a slowly declining weekly series: the
+    shape of the real purchase log whose linear trend forecast 0 on 85 of 90 days."""
+    dates = pd.date_range(START, periods=days, freq="D")
+    rng = np.random.default_rng(11)
+    values = WEEK[dates.dayofweek] * 10 * np.linspace(1.0, 0.8, days) + rng.normal(0, 4, days)
+    values[6] += 40_000
+    return as_series(dates, values)
+
+
+def test_a_model_that_loses_to_seasonal_naive_is_not_published():
+    result = forecast_metric(_spike_then_decline(), SPEC)
+    relative = result.beats_naive.values["relative_mase"]
+    assert relative >= 1, relative  # the construction: the trend model loses
+    assert result.status == "baseline" and result.primary_model == "seasonal_naive"
+    assert "seasonal_naive forecast published" in result.message and f"relative {relative:.3f}" in result.message
+    assert not result.beats_naive.passed and "published instead" in result.beats_naive.message
+    # the coverage check judges what is published
+    assert result.coverage_80.values["model"] == "seasonal_naive"
+    for _, frame in result.forecasts.groupby("model"):
+        _assert_points_inside_intervals(frame)
+
+
+def test_a_one_off_spike_does_not_drive_the_forecast_to_zero():
+    y = _spike_then_decline()
+    model = RidgeTrendWeekly().fit(y)
+    future = pd.date_range(y.index[-1] + pd.Timedelta(days=1), periods=90, freq="D")
+    recent_low = y[-28:].groupby(y[-28:].index.dayofweek).min()
+    predicted = model.predict(future)
+    # the floor: never below the lowest value of the same weekday in the last 4 weeks
+    assert (predicted >= recent_low.reindex(future.dayofweek).to_numpy() - 1e-9).all()
+    assert predicted.min() > 0.5 * y[-28:].min()
+
+
+def test_a_model_that_wins_is_published_with_its_points_inside_its_intervals():
+    result = forecast_metric(weekly(120, trend=1.5, noise=8, seed=3), SPEC)
+    assert result.status == "ok" and result.primary_model == "ridge_trend_weekly"
+    assert "published instead" not in result.beats_naive.message
+    for _, frame in result.forecasts.groupby("model"):
+        _assert_points_inside_intervals(frame)
+
+
+def test_a_biased_baselines_interval_is_widened_to_hold_its_point():
+    # on a steep trend every seasonal-naive error is positive: raw bounds lie above the point
+    result = forecast_metric(weekly(120, trend=5.0, noise=1, seed=4), SPEC)
+    naive = result.forecasts[result.forecasts["model"] == "seasonal_naive"]
+    assert (naive["lower_80"] == naive["point"]).any()
+    _assert_points_inside_intervals(naive)
+
+
+def test_the_fallback_forecast_holds_its_points_inside_its_intervals():
+    result = forecast_metric(weekly(21, trend=3.0, noise=1, seed=2), SPEC)
+    assert result.status == "fallback"
+    _assert_points_inside_intervals(result.forecasts)

@@ -77,9 +77,9 @@ _PREVIEWS: dict[tuple[str, ...], str] = {
                payer_rate, revenue_total_growth
         from kpis.kpi_period_rollups where period = 'month' order by period_start desc limit 12""",
     ("customers", "account_scorecard"): """
-        select account_id, segment, activity_score, activity_level, churn_risk_score, churn_risk_level,
-               revenue_to_date_minor
-        from customers.account_scorecard order by churn_risk_score desc, account_id limit 10""",
+        select churn_priority_rank, account_id, segment, activity_level, days_inactive, churn_risk_score,
+               churn_risk_level, mrr_minor, mrr_at_risk_minor
+        from customers.account_scorecard order by churn_priority_rank limit 10""",
     ("cohorts", "cohort_retention"): """
         pivot (select cohort_month::varchar as cohort, cohort_users, 'm' || months_since_signup as m,
                       user_retention_rate from cohorts.cohort_retention where months_since_signup <= 6)

@@ -15,9 +15,14 @@ models, writes four tables in one transaction and evaluates the accuracy checks
   backtest errors standardised by s(h) = a + b*h (non-negative least squares on
   |error| by horizon); coverage is measured out of sample (each origin's interval
   calibrated only on errors known at that origin);
-- intervals come from the error distribution, so they can be asymmetric, and the
-  interval of a biased model (e.g. the baseline on a growing series) need not
-  contain its own point forecast;
+- intervals come from the error distribution, so they can be asymmetric; a
+  bound that would leave the point outside (a biased model) moves to the point,
+  so every published interval contains its point;
+- the model's forecast is floored per weekday at that weekday's lowest value of
+  the last 4 weeks, so a one-off spike cannot pull the trend down to zero;
+- a model that loses to seasonal naive on the backtest (relative MASE >= 1) is
+  not published: status ``baseline``, ``primary_model`` seasonal naive, and the
+  message says why (both forecasts stay in ``daily_forecasts``);
 - today's partition (still filling up) is left out of the history;
 - short or gappy history: < 14 days or a weekday never observed -> no forecast,
   with the reason in metadata and ``forecast_status``; too few backtest points to
@@ -72,7 +77,8 @@ def _specs() -> list[dg.AssetSpec]:
             DAILY_FORECASTS, kinds={"duckdb", "scikit-learn"}, **common,
             description="Revenue (reporting-currency minor units) and DAU forecast for each of the next 90 days "
             "(horizon_days <= 30 for the 30-day view), with 80 % and 95 % prediction intervals, for the Ridge "
-            "trend + weekly model and the seasonal-naive baseline. Primary model per metric: forecast_status."
+            "trend + weekly model and the seasonal-naive baseline. The published (primary) model per metric is "
+            "forecasts.forecast_status.primary_model: the baseline when the model loses to it on the backtest."
             "\n\n" + (__doc__ or ""),
         ),
         dg.AssetSpec(
@@ -87,8 +93,8 @@ def _specs() -> list[dg.AssetSpec]:
         ),
         dg.AssetSpec(
             STATUS, kinds={"duckdb"}, **common,
-            description="One row per metric: ok / fallback / insufficient_history, the message, the primary "
-            "model, history length and gaps, and the accuracy-check outcomes (read by the executive report).",
+            description="One row per metric: ok / baseline / fallback / insufficient_history / error, the "
+            "message, the published (primary) model and why, history length and gaps, and the accuracy-check outcomes (read by the executive report).",
         ),
     ]
 
@@ -101,12 +107,13 @@ def _check_specs() -> list[dg.AssetCheckSpec]:
             dg.AssetCheckSpec(
                 f"{metric}_beats_seasonal_naive", asset=DAILY_FORECASTS,
                 description=f"{metric}: the model's backtest MASE is below the seasonal-naive baseline's on the "
-                "same points (relative MASE < 1); both MASEs in metadata. Warns only.",
+                "same points (relative MASE < 1); both MASEs in metadata. Warns only: when it fails, the "
+                "baseline's forecast is the one published.",
             ),
             dg.AssetCheckSpec(
                 f"{metric}_interval_coverage_80", asset=DAILY_FORECASTS,
-                description=f"{metric}: the 80 % prediction interval covers {low:.0%}-{high:.0%} of the backtest "
-                "points (out of sample). Warns only.",
+                description=f"{metric}: the published model's 80 % prediction interval covers {low:.0%}-{high:.0%} "
+                "of the backtest points (out of sample). Warns only.",
             ),
         ]
     return specs
