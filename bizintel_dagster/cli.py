@@ -21,10 +21,15 @@ import json
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bizintel_dagster import settings
+
+if TYPE_CHECKING:  # the runner imports Dagster; `bizintel prepare` and `generate` need not
+    from bizintel_dagster.runner import CheckOutcome
 
 LAYER_SCHEMAS = (
     "raw", "reference", "cleansed", "enriched", "fused", "kpis",
@@ -55,12 +60,16 @@ def prepare() -> None:
 
 
 def landing_partitions(landing: Path) -> list[date]:
-    days = {
-        date.fromisoformat(folder.name.removeprefix("dt="))
-        for folder in landing.glob("*/dt=*")
-        if folder.is_dir()
-    }
-    return sorted(days)
+    return settings.landing_days(landing)
+
+
+def require_partitions(first: date, last: date) -> None:
+    """Fail before anything runs when days first..last are not all daily partitions."""
+    from bizintel_dagster import partitions
+
+    problem = partitions.uncovered_days_problem(first, last)
+    if problem:
+        raise SystemExit(f"bizintel: {problem}")
 
 
 def generate(args: argparse.Namespace) -> None:
@@ -78,32 +87,90 @@ def generate(args: argparse.Namespace) -> None:
 BACKFILL_SEQUENCE = ("daily_pipeline_job", "analytics_job", "publish_job")
 
 
-def materialize_all(first: date, last: date, sequence: tuple[str, ...] = RUN_SEQUENCE) -> dict[str, bool]:
-    """The jobs of ``sequence`` in order, the daily pipeline over [first, last] in
-    one run. Returns every evaluated check and whether it passed.
+@dataclass
+class RunOutcome:
+    """What `bizintel run` / `backfill` report: every evaluated check with its
+    severity, and every failed step with the first line of its error."""
 
-    dbt's console output (hundreds of lines per run) goes to a log file, so the
-    terminal shows one line per job and the summary."""
+    checks: dict[str, CheckOutcome] = field(default_factory=dict)
+    failed_steps: dict[str, str] = field(default_factory=dict)  # "job step" -> message
+    log_path: Path | None = None
+
+    @property
+    def warnings(self) -> list[str]:
+        return [name for name, c in self.checks.items() if not c.passed and not c.blocks]
+
+    @property
+    def errors(self) -> list[str]:
+        return [name for name, c in self.checks.items() if c.blocks]
+
+    @property
+    def exit_code(self) -> int:
+        """1 on a failed step or a failed ERROR check; WARN checks never block."""
+        return 1 if self.failed_steps or self.errors else 0
+
+
+def materialize_all(first: date, last: date, sequence: tuple[str, ...] = RUN_SEQUENCE,
+                    definitions=None) -> RunOutcome:
+    """The jobs of ``sequence`` in order, the daily pipeline over [first, last] in
+    one run; stops after the first job that fails (the next ones read what it
+    writes). Returns every evaluated check and every failed step.
+
+    dbt's console output (hundreds of lines per run) and the failed steps' full
+    traces go to a log file, so the terminal shows one line per job and the summary."""
     from bizintel_dagster import runner
 
-    definitions = runner.load_definitions()
+    definitions = definitions or runner.load_definitions()
     instance = runner.default_instance()
     log_path = Path(settings.get("BIZINTEL_DATA_DIR")) / "logs" / f"run-{time.strftime('%Y%m%dT%H%M%S')}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     print(f"  dbt and step output: {log_path}")
-    checks: dict[str, bool] = {}
+    outcome = RunOutcome(log_path=log_path)
     with log_path.open("w", encoding="utf-8") as log:
         for job_name in sequence:
             window = (first, last) if job_name == "daily_pipeline_job" else ()
             started = time.monotonic()
             with contextlib.redirect_stdout(log):
                 result = runner.run_job(definitions, job_name, instance, *window, log_level="WARNING")
-            checks.update(runner.check_results(result))
+            outcome.checks.update(runner.check_outcomes(result))
+            failures = runner.step_failures(result)
+            for event in result.get_step_failure_events():
+                error = event.step_failure_data.error
+                log.write(f"\n{job_name} step {event.step_key} failed (run {result.run_id}):\n"
+                          f"{error.to_string() if error else 'no error recorded'}\n")
+            if not result.success and not failures:
+                failures = {"(run)": f"run {result.run_id} failed; see the run in the UI (make ui)"}
+            outcome.failed_steps.update({f"{job_name} {step}": message for step, message in failures.items()})
             print(f"  {job_name:<20} {'ok' if result.success else 'FAILED'} in {time.monotonic() - started:.1f}s")
             if not result.success:
-                summary(checks)
-                raise SystemExit(f"{job_name} failed; see {log_path}, the errors above, or the run in the UI (make ui)")
-    return checks
+                break
+    return outcome
+
+
+def report(outcome: RunOutcome) -> None:
+    """Checks and failures, one line each; the traces are in the log file."""
+    passed = sum(c.passed for c in outcome.checks.values())
+    print(f"  checks: {passed} passed, {len(outcome.errors)} ERROR, {len(outcome.warnings)} WARN (never block)")
+    for name in outcome.warnings:
+        print(f"    WARN   {name}")
+    for name in outcome.errors:
+        print(f"    FAILED {name}")
+    if outcome.failed_steps:
+        print(f"  steps: {len(outcome.failed_steps)} failed (full traces in {outcome.log_path})")
+        for step, message in outcome.failed_steps.items():
+            print(f"    FAILED {step}: {message}")
+    if outcome.exit_code:
+        failed = len(outcome.failed_steps) + len(outcome.errors)
+        print(f"  result: FAILED, {failed} failures ({len(outcome.failed_steps)} steps, "
+              f"{len(outcome.errors)} ERROR checks)")
+    else:
+        print(f"  result: ok{f', {len(outcome.warnings)} warnings' if outcome.warnings else ''}")
+
+
+def finish(outcome: RunOutcome) -> None:
+    summary(outcome)
+    if outcome.exit_code:
+        raise SystemExit(outcome.exit_code)
 
 
 def _headlines(con, per_schema: dict[str, list[int]]) -> list[str]:
@@ -136,9 +203,14 @@ def _headlines(con, per_schema: dict[str, list[int]]) -> list[str]:
     return lines
 
 
-def summary(checks: dict[str, bool] | None = None) -> None:
+def summary(outcome: RunOutcome | None = None) -> None:
     from bizintel_dagster import warehouse
 
+    if not settings.warehouse_path().exists():
+        print(f"\nbizintel warehouse: none yet at {settings.warehouse_path()}")
+        if outcome is not None:
+            report(outcome)
+        return
     with warehouse.connect(read_only=True) as con:
         tables = con.execute(
             "select schema_name, table_name from duckdb_tables() where schema_name in (select unnest(?)) order by 1, 2",
@@ -166,11 +238,8 @@ def summary(checks: dict[str, bool] | None = None) -> None:
               f"mean data-quality score {kpi[3]}, {kpi[4]:,} records quarantined (cleansed.quarantine_records)")
     for line in headlines:
         print(f"  {line}")
-    if checks is not None:
-        failed = [name for name, ok in checks.items() if not ok]
-        print(f"  checks: {len(checks) - len(failed)} passed, {len(failed)} failed")
-        for name in failed:
-            print(f"    FAILED {name}")
+    if outcome is not None:
+        report(outcome)
     analytics = settings.analytics_path()
     print(f"\n  analysts' copy (query this): {analytics}")
     print(f"    .venv/bin/python -c \"import duckdb; print(duckdb.connect('{analytics}', read_only=True)"
@@ -187,23 +256,19 @@ def run(args: argparse.Namespace) -> None:
         print(f"generating demo data ({args.size}) into {landing}")
         generate(args)
     days = landing_partitions(landing)
+    require_partitions(days[0], days[-1])
     print(f"materializing {len(days)} daily partitions {days[0]} .. {days[-1]}")
     prepare()
-    checks = materialize_all(days[0], days[-1])
-    summary(checks)
-    if not all(checks.values()):
-        raise SystemExit(1)
+    finish(materialize_all(days[0], days[-1]))
 
 
 def backfill(args: argparse.Namespace) -> None:
     first, last = date.fromisoformat(args.start), date.fromisoformat(args.end or args.start)
     if last < first:
         raise SystemExit(f"--end {last} is before --start {first}")
+    require_partitions(first, last)
     print(f"backfilling {(last - first).days + 1} daily partitions {first} .. {last} in one run")
-    checks = materialize_all(first, last, BACKFILL_SEQUENCE)
-    summary(checks)
-    if not all(checks.values()):
-        raise SystemExit(1)
+    finish(materialize_all(first, last, BACKFILL_SEQUENCE))
 
 
 def bench(args: argparse.Namespace) -> None:

@@ -7,6 +7,7 @@ zone, the ``partition_date`` column of every partitioned table.
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime, timedelta
 
 import dagster as dg
@@ -18,6 +19,31 @@ daily_partitions = dg.DailyPartitionsDefinition(
     timezone=settings.timezone(),
     end_offset=1,  # today's partition exists, so a running day can be loaded
 )
+
+
+
+def first_day() -> date:
+    return daily_partitions.start.date()
+
+
+def uncovered_days_problem(first: date, last: date) -> str | None:
+    """One line saying why days first..last are not all daily partitions (and
+    what to set), or None when they are. Checked before a run starts: Dagster
+    would only refuse the range after the reference job had run."""
+    start = first_day()
+    if first < start:
+        if os.environ.get("BIZINTEL_START_DATE", "").strip():
+            return (f"data for {first} is before the first daily partition {start} "
+                    f"(BIZINTEL_START_DATE={start}): set BIZINTEL_START_DATE={first}, "
+                    f"or unset it to start where the landing files start")
+        return (f"data for {first} is before the first daily partition {start} (the earliest landing day when "
+                f"the definitions loaded): set BIZINTEL_START_DATE={first}, or reload the definitions")
+    last_key = daily_partitions.get_last_partition_key()
+    if last_key and last > date.fromisoformat(last_key):
+        return (f"data for {last} is after the last daily partition {last_key} (today + 1 in "
+                f"BIZINTEL_TIMEZONE={settings.timezone()}): check the dt= folder or BIZINTEL_TIMEZONE")
+    return None
+
 
 # Ranges are processed in one run: one dbt invocation over the window, one
 # transaction per source and day in the raw loader.

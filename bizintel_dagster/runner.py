@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 
 import dagster as dg
@@ -73,11 +74,43 @@ def _one_planned_event_per_asset(ranged: bool) -> Iterator[None]:
         del os.environ[PLANNED_SUBSET_ENV]
 
 
-def check_results(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
-    """Check -> passed. Checks that judge each day record one evaluation per
-    partition: the check passed when every one of them did."""
-    passed: dict[str, bool] = {}
+@dataclass(frozen=True)
+class CheckOutcome:
+    passed: bool
+    severity: dg.AssetCheckSeverity
+
+    @property
+    def blocks(self) -> bool:
+        """A failed ERROR check fails the run's command; a failed WARN check is
+        reported and never blocks."""
+        return not self.passed and self.severity == dg.AssetCheckSeverity.ERROR
+
+
+def check_outcomes(result: dg.ExecuteInProcessResult) -> dict[str, CheckOutcome]:
+    """Every evaluated check of the run: ``asset:check`` -> passed and severity.
+    Checks that judge each day record one evaluation per partition: the check
+    passed when every one of them did."""
+    outcomes: dict[str, CheckOutcome] = {}
     for e in result.get_asset_check_evaluations():
         name = f"{e.asset_key.to_user_string()}:{e.check_name}"
-        passed[name] = passed.get(name, True) and e.passed
-    return passed
+        earlier = outcomes.get(name)
+        outcomes[name] = CheckOutcome(e.passed and (earlier is None or earlier.passed), e.severity)
+    return outcomes
+
+
+def check_results(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
+    return {name: outcome.passed for name, outcome in check_outcomes(result).items()}
+
+
+def step_failures(result: dg.ExecuteInProcessResult) -> dict[str, str]:
+    """Failed step -> the first line of its error's message (the trace is in the run's log)."""
+    failures = {}
+    for event in result.get_step_failure_events():
+        error = event.step_failure_data.error
+        # Dagster wraps a user exception ("Error occurred while executing op ...");
+        # the innermost cause is the one that says what went wrong.
+        while error is not None and error.cause is not None:
+            error = error.cause
+        message = (error.message if error else "").strip() or "no error message"
+        failures[event.step_key] = message.splitlines()[0]
+    return failures

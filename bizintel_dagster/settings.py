@@ -30,7 +30,8 @@ def _defaults() -> dict[str, str]:
         "BIZINTEL_WAREHOUSE": str(data_dir / "warehouse" / "bizintel.duckdb"),
         "BIZINTEL_ANALYTICS": str(data_dir / "warehouse" / "analytics.duckdb"),
         "BIZINTEL_TIMEZONE": "Africa/Johannesburg",
-        "BIZINTEL_START_DATE": "2026-01-01",
+        # BIZINTEL_START_DATE has no default here: unset, the partitions start
+        # where the landing files start (start_date() below).
         "BIZINTEL_REPORTING_CURRENCY": "ZAR",
         "BIZINTEL_DUCKDB_MEMORY_LIMIT": "4GB",
         "BIZINTEL_PII_SALT": LOCAL_DEV_PII_SALT,
@@ -89,8 +90,40 @@ def timezone() -> str:
     return get("BIZINTEL_TIMEZONE")
 
 
+# The first daily partition when BIZINTEL_START_DATE is unset and the landing
+# zone is still empty.
+FALLBACK_START_DATE = date(2026, 1, 1)
+
+
+def landing_days(landing: Path | None = None) -> list[date]:
+    """The days of the landing zone's ``<source>/dt=YYYY-MM-DD`` folders, sorted
+    (folders with another name are the landing sensor's to report)."""
+    days = set()
+    for folder in (landing or landing_dir()).glob("*/dt=*"):
+        try:
+            day = date.fromisoformat(folder.name.removeprefix("dt="))
+        except ValueError:
+            continue
+        if folder.is_dir():
+            days.add(day)
+    return sorted(days)
+
+
 def start_date() -> date:
-    return date.fromisoformat(get("BIZINTEL_START_DATE"))
+    """The first daily partition: BIZINTEL_START_DATE when set, else the earliest
+    ``dt=`` day of the landing zone (a user's own history just works), else
+    FALLBACK_START_DATE. Read once, when the definitions load (CLI, code server):
+    files for earlier days that arrive later are reported by the landing sensor
+    and by `bizintel run` until the definitions are reloaded."""
+    apply_defaults()
+    raw = os.environ.get("BIZINTEL_START_DATE", "").strip()
+    if raw:
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            raise ValueError(f"BIZINTEL_START_DATE={raw!r} is not a date (YYYY-MM-DD)") from None
+    days = landing_days()
+    return days[0] if days else FALLBACK_START_DATE
 
 
 def dbt_executable() -> str:

@@ -40,6 +40,9 @@ def pytest_configure(config):
     for key in ("BIZINTEL_LANDING", "BIZINTEL_WAREHOUSE", "BIZINTEL_ANALYTICS"):
         os.environ.pop(key, None)
     os.environ["BIZINTEL_PII_SALT"] = TEST_SALT
+    # Unset, the partitions would start at the earliest landing day seen when the
+    # definitions first load in this process: whichever test wrote landing files first.
+    os.environ.setdefault("BIZINTEL_START_DATE", "2026-01-01")
     os.environ.pop("DAGSTER_HOME", None)
     from bizintel_dagster import cli, settings
 

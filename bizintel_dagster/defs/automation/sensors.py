@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from bizintel_dagster import settings
+from bizintel_dagster import partitions, settings
 from bizintel_dagster.runner import RANGE_END_TAG, RANGE_START_TAG
 from bizintel_dagster.defs.alerts.assets import ALERT_OP_NAME, KPI_DAILY_KEY, alert_evaluation_job
 from bizintel_dagster.defs.jobs import daily_pipeline_job
@@ -81,7 +81,12 @@ def scan_landing(landing: Path, *, settle_seconds: float = 0, now: float | None 
             except ValueError:
                 ignored[f"{source}/{folder.name}"] = "not a dt=YYYY-MM-DD folder"
                 continue
-            if (first_day and day < first_day) or (last_day and day > last_day):
+            if first_day and day < first_day:
+                ignored[f"{source}/{folder.name}"] = (
+                    f"before the first daily partition {first_day}: set BIZINTEL_START_DATE={day} "
+                    f"(or unset it) and reload the definitions")
+                continue
+            if last_day and day > last_day:
                 ignored[f"{source}/{folder.name}"] = f"outside the partitions ({first_day} .. {last_day})"
                 continue
             key = day.isoformat()
@@ -146,7 +151,7 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     previous = _load_cursor(context.cursor)
     today = datetime.now(ZoneInfo(settings.timezone())).date()
     scan = scan_landing(settings.landing_dir(), settle_seconds=settings.landing_settle_seconds(),
-                        first_day=settings.start_date(), last_day=today + timedelta(days=1))
+                        first_day=partitions.first_day(), last_day=today + timedelta(days=1))
     for folder, why in sorted(scan.ignored.items())[:20]:
         context.log.warning(f"landing folder {folder} ignored: {why}")
     if scan.unsettled:
