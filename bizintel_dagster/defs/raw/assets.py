@@ -8,6 +8,7 @@ from dagster_duckdb import DuckDBResource
 from bizintel_dagster import settings
 from bizintel_dagster.defs.raw import landing
 from bizintel_dagster.partitions import daily_partitions, days_in_window, single_run_backfill
+from bizintel_dagster.defs.freshness import freshness_policy_for_group
 from bizintel_dagster.policies import OWNERS, retry_transient
 from bizintel_dagster.warehouse import WAREHOUSE_POOL
 
@@ -26,6 +27,7 @@ def _spec(name: str) -> dg.AssetSpec:
     return dg.AssetSpec(
         key=["raw", name],
         group_name="raw",
+        freshness_policy=freshness_policy_for_group("raw"),
         description=_DESCRIPTIONS[name],
         owners=OWNERS,
         kinds={"duckdb", "python"},
