@@ -18,6 +18,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from bizintel_dagster.metadata import column_schema, markdown_table
+from bizintel_dagster.defs.freshness import freshness_policy_for_group
 from bizintel_dagster.policies import OWNERS, retry_transient
 from bizintel_dagster.warehouse import WAREHOUSE_POOL
 
@@ -86,6 +87,7 @@ def profiles(segments: pd.DataFrame) -> pd.DataFrame:
 @dg.asset(
     key=SEGMENTS_KEY,
     group_name="customers",
+    freshness_policy=freshness_policy_for_group("customers"),
     deps=[SCORECARD_KEY],
     owners=OWNERS,
     kinds={"python", "scikitlearn", "duckdb"},

@@ -26,6 +26,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from bizintel_dagster.metadata import column_schema, query_table
+from bizintel_dagster.defs.freshness import freshness_policy_for_group
 from bizintel_dagster.policies import OWNERS, retry_transient
 from bizintel_dagster.warehouse import WAREHOUSE_POOL
 
@@ -152,6 +153,7 @@ def _headline(results: pd.DataFrame) -> str:
 @dg.asset(
     key=RESULTS_KEY,
     group_name="experiments",
+    freshness_policy=freshness_policy_for_group("experiments"),
     deps=[COUNTS_KEY],
     owners=OWNERS,
     kinds={"python", "pandas", "duckdb"},

@@ -3,19 +3,82 @@ analysts query), groups are the layers, raw sources map onto the Python raw
 assets so lineage runs unbroken from landing files to KPIs. A model can name its
 group in dbt (``meta: {dagster: {group: ...}}``), as the unpartitioned KPI
 roll-ups in the ``kpis`` schema do: a group is either all daily-partitioned or
-all unpartitioned, so jobs can select whole groups."""
+all unpartitioned, so jobs can select whole groups.
+
+Descriptions are the YAML's words only: dagster-dbt appends every model's raw
+SQL (Jinja and all) to its description, which buries the sentence a data
+engineer came for; the SQL is one click away in the repository. dbt tests become
+asset checks described by what they assert, built from the test's name and
+arguments (a singular test by its YAML description or its leading SQL comment)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
+from bizintel_dagster.defs.freshness import freshness_policy_for_group
 from bizintel_dagster.policies import OWNERS
 
 _LAYER_OF_SCHEMA = {"staging": "cleansed"}
+
+# What each generic test asserts, phrased from its arguments.
+_GENERIC_TEST_PHRASES = {
+    "unique": lambda column, kw: f"{column} has no duplicates",
+    "not_null": lambda column, kw: f"{column} is never null",
+    "accepted_values": lambda column, kw: f"{column} is one of {', '.join(map(str, kw.get('values', [])))}",
+    "accepted_range": lambda column, kw: f"{column} lies in {_range_text(kw)}",
+    "relationships": lambda column, kw: f"every {column} exists in {_ref_name(kw.get('to', ''))}.{kw.get('field')}",
+    "unique_combination": lambda column, kw: f"no two rows share ({', '.join(kw.get('columns', []))})",
+    "expression_is_true": lambda column, kw: f"every row satisfies {kw.get('expression')}",
+}
+
+
+def _range_text(kwargs: Mapping[str, Any]) -> str:
+    low, high = kwargs.get("min_value"), kwargs.get("max_value")
+    return f"[{'-inf' if low is None else low}, {'+inf' if high is None else high}]"
+
+
+def _ref_name(ref_call: str) -> str:
+    match = re.search(r"ref\(\s*['\"]([^'\"]+)['\"]", ref_call)
+    return match.group(1) if match else ref_call
+
+
+def _leading_sql_comment(raw_code: str) -> str:
+    lines = []
+    for line in raw_code.strip().splitlines():
+        stripped = line.strip()
+        if not stripped.startswith("--"):
+            break
+        lines.append(stripped.removeprefix("--").strip())
+    return " ".join(lines)
+
+
+def describe_test(manifest: Mapping[str, Any], test: Mapping[str, Any]) -> str:
+    """One sentence on what a dbt test asserts, and over which rows."""
+    own = test.get("description") or (test.get("meta") or {}).get("description")
+    metadata = test.get("test_metadata")
+    if metadata:
+        kwargs = metadata.get("kwargs") or {}
+        column = kwargs.get("column_name") or test.get("column_name") or ""
+        phrase = _GENERIC_TEST_PHRASES.get(metadata["name"])
+        arguments = {k: v for k, v in kwargs.items() if k not in ("model", "column_name")}
+        if phrase:
+            text = f"{metadata['name']}: {phrase(column, kwargs)}"
+        else:
+            text = f"{metadata['name']}({', '.join([column, *(f'{k}={v}' for k, v in arguments.items())]).strip(', ')})"
+        if test["config"].get("where"):
+            text += f" where {test['config']['where']}"
+        attached = manifest["nodes"].get(test.get("attached_node") or "")
+        if attached and attached["config"].get("materialized") == "incremental":
+            # get_where_subquery scopes tests on partitioned models to the run's window.
+            text += ", over the rows of the run's partition window"
+        text += "."
+        return f"{own} ({text})" if own else text
+    return own or _leading_sql_comment(test.get("raw_code") or "") or f"dbt test {test['name']}"
 
 
 class BizintelDbtTranslator(DagsterDbtTranslator):
@@ -29,7 +92,28 @@ class BizintelDbtTranslator(DagsterDbtTranslator):
             group = ((node.get("meta") or {}).get("dagster") or {}).get("group")
             attributes["group_name"] = group or _LAYER_OF_SCHEMA.get(schema, schema)
             attributes["owners"] = OWNERS
+            attributes["freshness_policy"] = freshness_policy_for_group(attributes["group_name"])
         return spec.replace_attributes(**attributes)
+
+    def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        return dbt_resource_props.get("description") or (
+            f"dbt {dbt_resource_props['resource_type']} {dbt_resource_props['name']} (not yet described in its YAML)"
+        )
+
+    def get_asset_check_spec(self, asset_spec, manifest, unique_id, project) -> dg.AssetCheckSpec | None:
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None:
+            return None
+        return dg.AssetCheckSpec(
+            name=spec.name,
+            asset=spec.asset_key,
+            description=describe_test(manifest, manifest["nodes"][unique_id]),
+            additional_deps=spec.additional_deps,
+            blocking=spec.blocking,
+            metadata=spec.metadata,
+            automation_condition=spec.automation_condition,
+            **({"partitions_def": spec.partitions_def} if spec.partitions_def else {}),
+        )
 
 
 translator = BizintelDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))

@@ -51,6 +51,7 @@ from bizintel_dagster.forecasting.pipeline import (
 )
 from bizintel_dagster.forecasting.connection import warehouse_connection
 from bizintel_dagster.metadata import markdown_table
+from bizintel_dagster.defs.freshness import freshness_policy_for_group
 from bizintel_dagster.policies import OWNERS, retry_transient
 from bizintel_dagster.warehouse import WAREHOUSE_POOL
 
@@ -71,7 +72,7 @@ def metric_specs() -> list[MetricSpec]:
 
 def _specs() -> list[dg.AssetSpec]:
     # built in functions: module-level lists of specs would be loaded as definitions of their own
-    common = {"deps": [KPI_DAILY], "group_name": "forecasts", "owners": OWNERS}
+    common = {"deps": [KPI_DAILY], "group_name": "forecasts", "freshness_policy": freshness_policy_for_group("forecasts"), "owners": OWNERS}
     return [
         dg.AssetSpec(
             DAILY_FORECASTS, kinds={"duckdb", "scikit-learn"}, **common,

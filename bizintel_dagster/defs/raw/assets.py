@@ -11,6 +11,7 @@ from bizintel_dagster import settings
 from bizintel_dagster.defs.raw import landing
 from bizintel_dagster.metadata import column_schema
 from bizintel_dagster.partitions import daily_partitions, days_in_window, single_run_backfill
+from bizintel_dagster.defs.freshness import freshness_policy_for_group
 from bizintel_dagster.policies import OWNERS, retry_transient
 from bizintel_dagster.warehouse import WAREHOUSE_POOL
 
@@ -29,6 +30,7 @@ def _spec(name: str) -> dg.AssetSpec:
     return dg.AssetSpec(
         key=["raw", name],
         group_name="raw",
+        freshness_policy=freshness_policy_for_group("raw"),
         description=_DESCRIPTIONS[name],
         owners=OWNERS,
         kinds={"duckdb", "python"},

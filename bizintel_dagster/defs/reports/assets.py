@@ -23,6 +23,7 @@ from pydantic import Field
 
 from bizintel_dagster import settings
 from bizintel_dagster.forecasting.connection import warehouse_connection
+from bizintel_dagster.defs.freshness import freshness_policy_for_group
 from bizintel_dagster.policies import OWNERS, retry_transient
 from bizintel_dagster.reporting import catalog, periods
 from bizintel_dagster.reporting.model import Report, format_value
@@ -115,6 +116,7 @@ def _report_asset(name: str, deps: list[dg.AssetKey], description: str) -> dg.As
     @dg.asset(
         key=["reports", f"{name}_report"],
         group_name="reports",
+        freshness_policy=freshness_policy_for_group("reports"),
         deps=deps,
         owners=OWNERS,
         kinds=REPORT_KINDS,
@@ -199,6 +201,7 @@ data_integrity_report = _report_asset(
 @dg.asset(
     key=["reports", "report_catalog"],
     group_name="reports",
+    freshness_policy=freshness_policy_for_group("reports"),
     deps=[executive_report.key, sponsor_attribution_report.key, data_integrity_report.key],
     owners=OWNERS,
     kinds={"duckdb"},

@@ -17,6 +17,7 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 
 from bizintel_dagster.metadata import column_schema, markdown_table
+from bizintel_dagster.defs.freshness import freshness_policy_for_group
 from bizintel_dagster.policies import OWNERS, retry_transient
 from bizintel_dagster.segments import config as segment_config
 from bizintel_dagster.segments import sql as segment_sql
@@ -136,6 +137,7 @@ def _counts_table(counts: list[tuple]) -> dg.MetadataValue:
 @dg.asset(
     key=SEGMENT_MEMBERSHIP_KEY,
     group_name="segments",
+    freshness_policy=freshness_policy_for_group("segments"),
     deps=UPSTREAM_KEYS,
     owners=OWNERS,
     kinds={"duckdb", "python"},

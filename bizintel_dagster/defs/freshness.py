@@ -1,0 +1,72 @@
+"""Freshness per layer: when each group's assets are expected to have been
+materialized again, in one mapping (group -> policy) that the dbt translator and
+the Python asset specs read. Dagster's freshness daemon (part of `dagster dev`
+and `dagster-daemon run`) evaluates the policies, shows PASS / WARN / FAIL on the
+asset pages, and records each change as a freshness event, which
+``freshness_alert_sensor`` (defs/automation/sensors.py) turns into an alert.
+
+The windows follow the schedules (defs/automation/schedules.py):
+
+- the daily layers (raw -> KPIs, forecasts) are rebuilt every day at
+  BIZINTEL_DAILY_ROLLUP_HOUR / BIZINTEL_DAILY_FORECAST_HOUR: a materialization
+  older than a day plus ``DAILY_WARN_GRACE`` warns, plus ``DAILY_FAIL_GRACE``
+  fails (a missed or late daily load);
+- the monthly marts (roll-ups, subscriptions, cohorts, customers, experiments,
+  segments) are rebuilt by the monthly analytics run and must have been by
+  ``SCHEDULED_GRACE`` after its tick;
+- the reports are rendered weekly (Mondays) and monthly: each week's must exist
+  by ``SCHEDULED_GRACE`` after the weekly tick.
+
+Reference seeds, alerts and the analysts' copy have no cadence of their own
+(loaded on demand, or after every run) and no policy."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import dagster as dg
+
+from bizintel_dagster import settings
+from bizintel_dagster.defs.analytics.jobs import ANALYTICS_GROUPS
+from bizintel_dagster.defs.automation.schedules import cron_for
+
+DAILY_WARN_GRACE = timedelta(hours=2)
+DAILY_FAIL_GRACE = timedelta(hours=6)
+# Time after a scheduled tick within which its run is expected to have finished.
+SCHEDULED_GRACE = timedelta(hours=3)
+# How long before the deadline a materialization still counts for that tick (a
+# run launched by hand the day before a schedule counts).
+SCHEDULED_LOWER_BOUND = timedelta(days=1)
+
+DAILY_GROUPS = ("raw", "cleansed", "enriched", "fused", "kpis", "forecasts")
+
+
+def _daily() -> dg.FreshnessPolicy:
+    return dg.FreshnessPolicy.time_window(
+        fail_window=timedelta(days=1) + DAILY_FAIL_GRACE, warn_window=timedelta(days=1) + DAILY_WARN_GRACE
+    )
+
+
+def _after_schedule(schedule: str) -> dg.FreshnessPolicy:
+    """Deadline = the schedule's cron shifted by SCHEDULED_GRACE (whole hours), on
+    the tick's own day (capped at 23:00: a late tick gets a shorter grace, never a
+    deadline before its run)."""
+    minute, hour, *rest = cron_for(schedule).split()
+    deadline_hour = min(int(hour) + int(SCHEDULED_GRACE.total_seconds() // 3600), 23)
+    return dg.FreshnessPolicy.cron(
+        deadline_cron=" ".join([minute, str(deadline_hour), *rest]),
+        lower_bound_delta=SCHEDULED_LOWER_BOUND,
+        timezone=settings.timezone(),
+    )
+
+
+def freshness_policies() -> dict[str, dg.FreshnessPolicy]:
+    return {
+        **{group: _daily() for group in DAILY_GROUPS},
+        **{group: _after_schedule("monthly_cohorts") for group in ANALYTICS_GROUPS},
+        "reports": _after_schedule("weekly_report"),
+    }
+
+
+def freshness_policy_for_group(group: str | None) -> dg.FreshnessPolicy | None:
+    return freshness_policies().get(group or "")

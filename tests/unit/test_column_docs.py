@@ -1,0 +1,65 @@
+"""Every column of the documented schemas' models is declared in its YAML with a
+description, and every declared column exists: the descriptions are what the
+Dagster UI's column schema and the dbt docs show analysts. The models are built
+empty (no data, real SQL), so the columns compared are the ones the SQL
+actually outputs.
+
+The fused, KPI and mart schemas are fully described; the enriched schema is
+not yet and joins DOCUMENTED_SCHEMAS when it is (this test lists every missing column)."""
+
+import json
+import subprocess
+
+import duckdb
+import pytest
+
+from bizintel_dagster import settings
+from bizintel_dagster.defs.raw import landing
+
+DOCUMENTED_SCHEMAS = ("fused", "kpis", "subscriptions", "cohorts", "customers", "experiments")
+
+
+def _dbt(*args, target):
+    return subprocess.run(
+        [settings.dbt_executable(), *args, "--project-dir", str(settings.DBT_PROJECT_DIR),
+         "--profiles-dir", str(settings.DBT_PROJECT_DIR), "--target-path", str(target)],
+        capture_output=True, text=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """(warehouse, manifest) with the documented models built empty."""
+    root = tmp_path_factory.mktemp("column-docs")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BIZINTEL_WAREHOUSE", str(root / "warehouse" / "bizintel.duckdb"))
+        warehouse = settings.warehouse_path()
+        warehouse.parent.mkdir(parents=True)
+        with duckdb.connect(str(warehouse)) as con:
+            landing.ensure_tables(con)
+        target = root / "dbt_target"
+        assert _dbt("seed", target=target).returncode == 0
+        run = _dbt("run", "--empty", target=target)
+        assert run.returncode == 0, run.stdout[-3000:]
+        manifest = json.loads((target / "manifest.json").read_text())
+    return warehouse, manifest
+
+
+def test_every_column_of_the_business_models_is_declared_and_described(built):
+    warehouse, manifest = built
+    models = [n for n in manifest["nodes"].values()
+              if n["resource_type"] == "model" and n["schema"] in DOCUMENTED_SCHEMAS]
+    assert {m["schema"] for m in models} == set(DOCUMENTED_SCHEMAS)
+    problems = {}
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for model in models:
+            relation = f'"{model["schema"]}"."{model["alias"] or model["name"]}"'
+            actual = [row[0].lower() for row in con.execute(f"describe {relation}").fetchall()]
+            declared = {name.lower(): (col.get("description") or "").strip() for name, col in model["columns"].items()}
+            undeclared = [c for c in actual if c not in declared]
+            undescribed = [c for c in actual if c in declared and not declared[c]]
+            absent = sorted(set(declared) - set(actual))
+            if undeclared or undescribed or absent:
+                problems[f"{model['schema']}.{model['name']}"] = {
+                    "undeclared": undeclared, "undescribed": undescribed, "declared_but_not_output": absent}
+    assert not problems, json.dumps(problems, indent=1)
