@@ -103,3 +103,14 @@ def check_reporting_currency(currency: str) -> None:
     if not covered:
         raise ValueError(f"BIZINTEL_REPORTING_CURRENCY={currency} has no rate in seeds/fx_rates.csv "
                          f"(neither a base_currency nor a currency_code)")
+
+
+def with_code(minor: int | float | None, currency: str) -> str:
+    """7,845.00 ZAR / 1,234 JPY: digits by the exponent, the ISO code after (alert messages)."""
+    if minor is None:
+        return "n/a"
+    exp = exponent(currency)
+    minor = int(round(minor))
+    sign = "-" if minor < 0 else ""
+    whole, frac = divmod(abs(minor), 10**exp)
+    return f"{sign}{whole:,}" + (f".{frac:0{exp}d}" if exp else "") + f" {currency}"

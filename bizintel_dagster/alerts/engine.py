@@ -135,7 +135,7 @@ def format_value(value: float | None, fmt: str, currency: str) -> str:
     if value is None:
         return "n/a"
     if fmt == "money_minor":
-        return money.text(value, currency)
+        return money.with_code(value, currency)
     if fmt == "ratio":
         return f"{value * 100:.2f} %"
     if fmt == "count":

@@ -33,3 +33,9 @@ def test_unknown_or_rateless_reporting_currency_fails_naming_the_setting():
         money.check_reporting_currency(code)
     with pytest.raises(ValueError, match="BIZINTEL_REPORTING_CURRENCY=XYZ is not a currency"):
         money.check_reporting_currency("XYZ")
+
+
+def test_alert_figures_carry_the_iso_code_after_the_exponents_digits():
+    assert money.with_code(784500, "ZAR") == "7,845.00 ZAR"
+    assert money.with_code(-123456, "JPY") == "-123,456 JPY"
+    assert money.with_code(1005, "KWD") == "1.005 KWD"
