@@ -26,7 +26,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bizintel_dagster import settings
+from bizintel_dagster import money, settings
 
 if TYPE_CHECKING:  # the runner imports Dagster; `bizintel prepare` and `generate` need not
     from bizintel_dagster.runner import CheckOutcome
@@ -120,6 +120,10 @@ def materialize_all(first: date, last: date, sequence: tuple[str, ...] = RUN_SEQ
     traces go to a log file, so the terminal shows one line per job and the summary."""
     from bizintel_dagster import runner
 
+    try:
+        money.check_reporting_currency(settings.get("BIZINTEL_REPORTING_CURRENCY"))
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
     definitions = definitions or runner.load_definitions()
     instance = runner.default_instance()
     log_path = Path(settings.get("BIZINTEL_DATA_DIR")) / "logs" / f"run-{time.strftime('%Y%m%dT%H%M%S')}.log"
@@ -173,17 +177,17 @@ def finish(outcome: RunOutcome) -> None:
         raise SystemExit(outcome.exit_code)
 
 
-def _headlines(con, per_schema: dict[str, list[int]]) -> list[str]:
+def _headlines(con, per_schema: dict[str, list[int]], currency: str) -> list[str]:
     """One line per downstream layer that exists: the figure a person looks for first."""
     lines = []
     if "subscriptions" in per_schema:
         row = con.execute(
-            """select strftime(month_start, '%Y-%m'), end_mrr_minor / 100.0, nrr, grr from subscriptions.mrr_monthly
+            """select strftime(month_start, '%Y-%m'), end_mrr_minor, nrr, grr from subscriptions.mrr_monthly
                where not is_latest_month order by month_start desc limit 1"""
         ).fetchall()
         if row:
             month, mrr, nrr, grr = row[0]
-            lines.append(f"MRR {month}: {mrr:,.2f}, NRR {nrr}, GRR {grr} (subscriptions.mrr_monthly)")
+            lines.append(f"MRR {month}: {money.text(mrr, currency)}, NRR {nrr}, GRR {grr} (subscriptions.mrr_monthly)")
     if "forecasts" in per_schema:
         for metric, status, mase, naive, cov in con.execute(
             """select metric, status, round(mase, 2), round(mase_seasonal_naive, 2), round(coverage_80, 3)
@@ -222,19 +226,20 @@ def summary(outcome: RunOutcome | None = None) -> None:
             rows = con.execute(f"select count(*) from {relation}").fetchall()[0][0]
             per_schema.setdefault(schema, []).append(rows)
         kpi = con.execute(
-            """select min(metric_date), max(metric_date), sum(revenue_total_minor) / 100.0,
+            """select min(metric_date), max(metric_date), sum(revenue_total_minor),
                       round(avg(data_quality_score), 2), sum(records_quarantined)
                from kpis.kpi_daily"""
         ).fetchall()[0] if "kpis" in per_schema else (None,) * 5
-        headlines = _headlines(con, per_schema)
+        currency = settings.get("BIZINTEL_REPORTING_CURRENCY")
+        money.load_exponent(con, currency)
+        headlines = _headlines(con, per_schema, currency)
     print("\nbizintel warehouse")
     for schema in LAYER_SCHEMAS:
         if schema in per_schema:
             counts = per_schema[schema]
             print(f"  {schema:<13} {len(counts):>3} tables {sum(counts):>12,} rows")
     if kpi[0]:
-        currency = settings.get("BIZINTEL_REPORTING_CURRENCY")
-        print(f"  KPIs {kpi[0]} .. {kpi[1]}: revenue {currency} {kpi[2]:,.2f}, "
+        print(f"  KPIs {kpi[0]} .. {kpi[1]}: revenue {money.text(kpi[2], currency)} ({currency}), "
               f"mean data-quality score {kpi[3]}, {kpi[4]:,} records quarantined (cleansed.quarantine_records)")
     for line in headlines:
         print(f"  {line}")

@@ -29,6 +29,7 @@ from typing import Any
 
 import duckdb
 
+from bizintel_dagster import money
 from bizintel_dagster.alerts import channels as channel_mod
 from bizintel_dagster.alerts.config import AlertConfig, Rule
 from bizintel_dagster.alerts.evaluate import Breach, RuleOutcome, evaluate_rules
@@ -134,7 +135,7 @@ def format_value(value: float | None, fmt: str, currency: str) -> str:
     if value is None:
         return "n/a"
     if fmt == "money_minor":
-        return f"{value / 100:,.2f} {currency}"
+        return money.with_code(value, currency)
     if fmt == "ratio":
         return f"{value * 100:.2f} %"
     if fmt == "count":
@@ -419,6 +420,7 @@ def run_evaluation(
     summary = EvaluationSummary()
     with connect() as con:
         ensure_schema(con)
+        money.load_exponent(con, currency)
         summary.outcomes = evaluate_rules(con, config, start=start, end=end, timezone=timezone_name, logger=logger)
         candidates = [candidate_from_breach(b, config, currency) for o in summary.outcomes for b in o.breaches]
         if config.asset_checks.enabled:

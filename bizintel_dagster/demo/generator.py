@@ -201,7 +201,7 @@ class Reference:
         currencies = [c["currency_code"] for c in rows["currencies"]]
         rates: dict[str, list[float]] = {}
         for r in rows["fx_rates"]:
-            rates.setdefault(r["currency_code"], []).append(float(r["rate_to_reporting"]))
+            rates.setdefault(r["currency_code"], []).append(float(r["rate_to_base"]))
         level = [1.0 if c == reference.REPORTING_CURRENCY else float(np.median(rates.get(c, [1.0])))
                  for c in currencies]
         return cls(

@@ -14,10 +14,11 @@ Conventions the pipeline relies on:
 * Money is integer minor units (``*_minor``): cents for ZAR/USD/EUR/GBP, yen for
   JPY, fils for KWD (``currencies.csv`` holds each exponent).
 * ``fx_rates.csv`` has one row per **business day** (Mon-Fri) from 2025-01-01 to
-  2027-12-31 for every currency **except ZAR**: ``rate_to_reporting`` is ZAR per
-  one unit of the currency (6 decimals). ZAR is the reporting currency, its rate is
-  1 by definition and it has no rows; weekends use the last earlier rate (as-of
-  join). The series is a deterministic smooth random walk around realistic levels,
+  2027-12-31 for every currency **except ZAR**: ``rate_to_base`` is
+  ``base_currency`` (ZAR) per one unit of the currency (6 decimals). The base's own
+  rate is 1 by definition and it has no rows; the pipeline triangulates to any
+  reporting currency (``fx_rates_to_reporting`` in ``macros/money.sql``) and
+  weekends use the last earlier rate (as-of join). The series is a deterministic smooth random walk around realistic levels,
   independent of the generator's seed, so the committed file never changes.
 * Sponsor zones are rectangles ``[x_min, x_min + width_m] x [y_min, y_min +
   height_m]`` in venue metres. Some touch venue edges, and two venues have a pair
@@ -195,7 +196,8 @@ CURRENCIES = [("ZAR", 2), ("USD", 2), ("EUR", 2), ("GBP", 2), ("JPY", 0), ("KWD"
 
 # ZAR per unit: the centre of each currency's random walk.
 FX_LEVELS = {"USD": 18.2, "EUR": 19.8, "GBP": 23.1, "JPY": 0.121, "KWD": 59.3}
-FX_RATES_COLUMNS = ["rate_date", "currency_code", "rate_to_reporting"]
+FX_RATES_COLUMNS = ["rate_date", "currency_code", "base_currency", "rate_to_base"]
+FX_BASE_CURRENCY = "ZAR"
 
 
 def business_days(first: date = FX_FIRST_DATE, last: date = FX_LAST_DATE) -> list[date]:
@@ -203,7 +205,7 @@ def business_days(first: date = FX_FIRST_DATE, last: date = FX_LAST_DATE) -> lis
     return [d for d in (first + timedelta(i) for i in range(days)) if d.weekday() < 5]
 
 
-def fx_rates() -> list[tuple[str, str, str]]:
+def fx_rates() -> list[tuple[str, str, str, str]]:
     """Smooth deterministic walk per currency: a mean-reverting log deviation
     driven by autocorrelated shocks, so day-to-day moves are small (~0.3 %) and
     the level wanders a few per cent around ``FX_LEVELS`` over months."""
@@ -219,7 +221,7 @@ def fx_rates() -> list[tuple[str, str, str]]:
             drift = 0.8 * drift + shock
             deviation = 0.99 * deviation + 0.3 * drift
             series.append(level * float(np.exp(deviation)))
-        rows.extend((d.isoformat(), code, f"{rate:.6f}") for d, rate in zip(days, series))
+        rows.extend((d.isoformat(), code, FX_BASE_CURRENCY, f"{rate:.6f}") for d, rate in zip(days, series))
     rows.sort(key=lambda r: (r[0], r[1]))
     return rows
 
@@ -276,7 +278,7 @@ def _typed(value: str):
 def read_seeds(seeds_dir: Path) -> dict[str, tuple[list[str], list[tuple]]]:
     """Seed CSVs as ``tables()`` returns them, so the generator can follow edited
     seeds. Numeric-looking fields become int/float; names and ids stay strings
-    (except ``rate_to_reporting``, kept as text like ``fx_rates()``)."""
+    (except ``rate_to_base``, kept as text like ``fx_rates()``)."""
     out = {}
     for stem in SEED_STEMS:
         path = Path(seeds_dir) / f"{stem}.csv"

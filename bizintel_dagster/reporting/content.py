@@ -14,6 +14,7 @@ import matplotlib.dates as mdates
 import numpy as np
 from matplotlib.ticker import FuncFormatter
 
+from bizintel_dagster import money
 from bizintel_dagster.reporting.model import (
     Chart,
     Column,
@@ -139,7 +140,7 @@ def _forecast_state(con) -> dict:
 
 def _trend_chart(title: str, history: list[tuple], forecast: list[tuple], period: Period, kind: str,
                  currency: str) -> Chart:
-    scale = 100.0 if kind == "money" else 1.0  # minor -> major units
+    scale = 10.0 ** money.exponent(currency) if kind == "money" else 1.0  # minor -> major units
 
     def draw(ax):
         if history:
@@ -366,7 +367,7 @@ def sponsor_attribution(con, period: Period, currency: str, generated_at: dateti
             ax.axis("off")
             return
         labels = [" ".join(f"{r[0]} - {r[1]}".split()) for r in top][::-1]  # no control characters
-        values = [(_num(r[8]) or 0) / 100 for r in top][::-1]
+        values = [money.major(_num(r[8]) or 0, currency) for r in top][::-1]
         bars = ax.barh(range(len(top)), values, color=ACCENT)
         ax.set_yticks(range(len(top)), [lbl if len(lbl) <= 45 else lbl[:44] + "…" for lbl in labels], fontsize=8)
         ax.xaxis.set_major_formatter(_money_axis(currency))

@@ -9,7 +9,8 @@ kind      value in Python        PDF / HTML                  XLSX / CSV
 text      str                    as is (HTML escaped)        neutralised string
 int       int                    1,234                       integer
 float     float                  1,234.5                     number (0.0)
-money     int (minor units)      R 1,234.56                  number in major units
+money     int (minor units)      R 1,234.56 (currency's      number in major units
+                                 exponent: ¥ 1,234)
 pct       float ratio (0.76)     76.0 %                      number (0.0 %) / ratio
 signed_pct  float ratio          +7.6 %                      number (+0.0 %) / ratio
 pp        float (ratio change)   +2.9 pp                     number (+0.0 %) / ratio
@@ -25,10 +26,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from bizintel_dagster import money
 from bizintel_dagster.reporting.periods import Period
 
-CURRENCY_SYMBOLS = {"ZAR": "R", "USD": "$", "EUR": "€", "GBP": "£"}
-MONEY_DECIMALS = 2
 
 
 @dataclass(frozen=True)
@@ -84,32 +84,24 @@ class Report:
         return next(t for t in self.tables if t.name == name)
 
 
+# Money formatting lives in bizintel_dagster.money (the reporting currency's exponent
+# from reference.currencies); these names are the report code's entry points.
 def currency_symbol(currency: str) -> str:
-    return CURRENCY_SYMBOLS.get(currency, currency)
+    return money.symbol(currency)
 
 
-def money_major(minor: int | float | None) -> float | None:
+def money_major(minor: int | float | None, currency: str) -> float | None:
     """Minor units as a major-unit number (for spreadsheet cells)."""
-    return None if minor is None else round(minor / 10**MONEY_DECIMALS, MONEY_DECIMALS)
+    return money.major(minor, currency)
 
 
 def money_text(minor: int | float | None, currency: str) -> str:
-    """R 1,234.56 (exact for integer minor units: no float on the way)."""
-    if minor is None:
-        return "n/a"
-    minor = int(round(minor))
-    sign = "-" if minor < 0 else ""
-    major, cents = divmod(abs(minor), 10**MONEY_DECIMALS)
-    return f"{sign}{currency_symbol(currency)} {major:,}.{cents:0{MONEY_DECIMALS}d}"
+    """R 1,234.56 / ¥ 1,234 (exact for integer minor units: no float on the way)."""
+    return money.text(minor, currency)
 
 
-def money_csv(minor: int | float | None) -> str:
-    if minor is None:
-        return ""
-    minor = int(round(minor))
-    sign = "-" if minor < 0 else ""
-    major, cents = divmod(abs(minor), 10**MONEY_DECIMALS)
-    return f"{sign}{major}.{cents:0{MONEY_DECIMALS}d}"
+def money_csv(minor: int | float | None, currency: str) -> str:
+    return money.plain(minor, currency)
 
 
 def format_value(value, kind: str, currency: str) -> str:

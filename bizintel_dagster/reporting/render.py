@@ -32,6 +32,7 @@ from openpyxl import Workbook  # noqa: E402
 from openpyxl.styles import Alignment, Font, PatternFill  # noqa: E402
 from openpyxl.utils import get_column_letter  # noqa: E402
 
+from bizintel_dagster import money  # noqa: E402
 from bizintel_dagster.reporting.model import (  # noqa: E402
     Report,
     Table,
@@ -263,7 +264,9 @@ def _xlsx_cell(value, kind: str, currency: str):
         return None, None
     if kind == "money":
         symbol = currency_symbol(currency).replace('"', "")
-        return money_major(value), f'"{symbol}" #,##0.00;-"{symbol}" #,##0.00'
+        exp = money.exponent(currency)
+        digits = "#,##0" + ("." + "0" * exp if exp else "")
+        return money_major(value, currency), f'"{symbol}" {digits};-"{symbol}" {digits}'
     if kind == "int":
         return int(value), "#,##0"
     if kind == "float":
@@ -335,11 +338,11 @@ def write_xlsx(report: Report, out_dir: Path) -> Path:
 # ---------------------------------------------------------------------------
 
 
-def _csv_value(value, kind: str):
+def _csv_value(value, kind: str, currency: str):
     if value is None or (isinstance(value, float) and value != value):
         return ""
     if kind == "money":
-        return money_csv(value)
+        return money_csv(value, currency)
     if kind == "int":
         return int(value)
     if kind in ("float", "pct", "signed_pct", "pp"):
@@ -366,7 +369,7 @@ def write_csv(report: Report, out_dir: Path) -> list[Path]:
             writer = csv.writer(handle)
             writer.writerow([neutralise(_csv_header(c, report.currency)) for c in table.columns])
             for r, row in enumerate(table.rows):
-                writer.writerow([_csv_value(v, table.kind(r, c)) for c, v in enumerate(row)])
+                writer.writerow([_csv_value(v, table.kind(r, c), report.currency) for c, v in enumerate(row)])
     return paths
 
 

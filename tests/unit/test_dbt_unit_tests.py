@@ -24,6 +24,7 @@ CORE_UNIT_TESTS = {
     "duplicates_and_conflicting_ids",
     "zone_detection_edges_and_overlaps",
     "fx_to_reporting_minor_units",
+    "fx_triangulated_to_usd_reporting",
     "seed_000_attributed_value",
     "app_event_rules_one_at_a_time",
     # daily KPIs, roll-ups and missing dates

@@ -590,8 +590,8 @@ def test_fx_rates_cover_business_days_for_every_foreign_currency():
     for r in rates:
         day = date.fromisoformat(r["rate_date"])
         assert day.weekday() < 5
-        assert re.fullmatch(r"[0-9]+\.[0-9]{6}", r["rate_to_reporting"])
-        by_currency[r["currency_code"]][day] = float(r["rate_to_reporting"])
+        assert re.fullmatch(r"[0-9]+\.[0-9]{6}", r["rate_to_base"])
+        by_currency[r["currency_code"]][day] = float(r["rate_to_base"])
     assert set(by_currency) == set(currencies) - {"ZAR"}
     business_days = reference.business_days()
     for code, series in by_currency.items():

@@ -21,7 +21,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
-from bizintel_dagster import settings
+from bizintel_dagster import money, settings
 from bizintel_dagster.forecasting.connection import warehouse_connection
 from bizintel_dagster.defs.freshness import freshness_policy_for_group
 from bizintel_dagster.policies import OWNERS, retry_transient
@@ -135,6 +135,7 @@ def _report_asset(name: str, deps: list[dg.AssetKey], description: str) -> dg.As
 
         def read() -> tuple[Report, str]:
             with warehouse_connection(warehouse) as con:
+                money.load_exponent(con, currency)
                 latest = content.latest_kpi_date(con)
                 try:
                     period = periods.resolve(config.period, latest or generated_at.date())

@@ -6,7 +6,7 @@ with billing as (
 ),
 
 currencies as (select currency_code, minor_unit_exponent from {{ ref('currencies') }}),
-fx as (select rate_date, currency_code, rate_to_reporting from {{ ref('fx_rates') }}),
+fx as (select * from {{ fx_rates_to_reporting() }}),
 
 reporting as (
     select minor_unit_exponent as reporting_exponent
@@ -37,16 +37,7 @@ joined as (
 )
 
 select
-    joined.* exclude (minor_unit_exponent, rate_to_reporting),
-    case
-        when currency_code = '{{ var("reporting_currency") }}' then 'reporting_currency'
-        when fx_rate_date = partition_date then 'same_day_rate'
-        when fx_rate_date is not null then 'carried_forward_rate'
-        else 'missing_rate'
-    end as fx_status,
-    case
-        when currency_code = '{{ var("reporting_currency") }}' then amount_minor
-        else {{ to_reporting_minor('amount_minor', 'minor_unit_exponent', 'rate_to_reporting', 'reporting.reporting_exponent') }}
-    end as amount_reporting_minor
-from joined
-cross join reporting
+    joined.* exclude (minor_unit_exponent, rate_to_reporting, reporting_exponent),
+    {{ fx_status() }} as fx_status,
+    {{ amount_reporting_minor() }} as amount_reporting_minor
+from (select * from joined cross join reporting) as joined

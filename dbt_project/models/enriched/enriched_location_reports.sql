@@ -1,5 +1,7 @@
 -- Location reports with zone detection (point in rectangle, edges inclusive as in
 -- seed 000), the zone's sponsor and hourly rate, and the attendee's ticket.
+-- The hourly rate is in the zone's own currency in the seed and converted here to
+-- the reporting currency with the report day's FX rate (as app events are).
 -- Overlapping zones: the smallest (most specific) zone wins and confidence drops.
 -- Confidence: 0.5 on a zone edge rising to 1.0 at zone_edge_margin_ratio x the
 -- zone's shorter side inside; x0.75 when several zones contain the point.
@@ -38,6 +40,13 @@ best_match as (
     select * from matches where match_rank = 1
 ),
 
+currencies as (select currency_code, minor_unit_exponent from {{ ref('currencies') }}),
+fx as (select * from {{ fx_rates_to_reporting() }}),
+reporting as (
+    select minor_unit_exponent as reporting_exponent
+    from currencies where currency_code = '{{ var("reporting_currency") }}'
+),
+
 tickets as (
     -- one ticket per attendee, venue and day: the highest tier, checked in if any was
     select
@@ -57,7 +66,11 @@ select
     zones.zone_name,
     zones.sponsor_id,
     sponsors.sponsor_name,
-    zones.hourly_rate_minor,
+    case
+        when zones.currency = '{{ var("reporting_currency") }}' then zones.hourly_rate_minor
+        else {{ to_reporting_minor('zones.hourly_rate_minor', 'zone_currency.minor_unit_exponent',
+                                   'fx.rate_to_reporting', 'reporting.reporting_exponent') }}
+    end as hourly_rate_minor,
     coalesce(best_match.zones_matched, 0) as zones_matched,
     case
         when best_match.zone_id is null then 0.0
@@ -73,6 +86,11 @@ from reports
 left join best_match using (report_id)
 left join zones using (zone_id)
 left join {{ ref('sponsors') }} as sponsors on sponsors.sponsor_id = zones.sponsor_id
+left join currencies as zone_currency on zone_currency.currency_code = zones.currency
+asof left join fx
+  on fx.currency_code = zones.currency
+ and fx.rate_date <= reports.partition_date
+cross join reporting
 left join tickets
   on tickets.partition_date = reports.partition_date
  and tickets.user_key = reports.user_key

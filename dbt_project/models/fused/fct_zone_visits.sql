@@ -30,12 +30,16 @@ select
     ticket_type,
     is_checked_in,
     -- no valid dwell time, no attributable value (the visit still counts)
-    coalesce(
-        (dwell_seconds * hourly_rate_minor
-            * case when engagement_status = 'active' then {{ multiplier_x10 }} else 10 end
-            + 18000) // 36000,
-        0) as attributed_value_minor,
-    dwell_seconds is not null as is_value_attributable,
+    -- HUGEINT so the product cannot overflow; NULL if the value does not fit BIGINT
+    case
+        when dwell_seconds is null or hourly_rate_minor is null then 0
+        else try_cast(
+            (cast(dwell_seconds as hugeint) * hourly_rate_minor
+                * case when engagement_status = 'active' then {{ multiplier_x10 }} else 10 end
+                + 18000) // 36000
+            as bigint)
+    end as attributed_value_minor,
+    dwell_seconds is not null and hourly_rate_minor is not null as is_value_attributable,
     case
         when is_checked_in and detection_confidence >= 0.8 then 'verified'
         when is_checked_in then 'unverified_low_confidence'

@@ -6,7 +6,7 @@ select
     count(*) filter (where is_engaged) as engaged_visits,
     round(count(*) filter (where is_engaged) / count(*), 4) as engagement_rate,
     round(count(*) filter (where verification_status = 'verified') / count(*), 4) as verified_share,
-    cast(sum(attributed_value_minor) as bigint) as sponsor_value_minor
+    try_cast(sum(cast(attributed_value_minor as hugeint)) as bigint) as sponsor_value_minor
 from {{ ref('fct_zone_visits') }}
 where {{ in_partition_window() }}
 group by all

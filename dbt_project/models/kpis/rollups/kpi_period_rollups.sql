@@ -37,10 +37,10 @@ visits as (
         cast(date_trunc('{{ period }}', daily.metric_date) as date) as period_start,
         count(*) as days_with_rows,
         count(*) filter (where daily.has_data) as days_with_data,
-        cast(sum(revenue_total_minor) as bigint) as revenue_total_minor,
-        cast(sum(revenue_consumer_minor) as bigint) as revenue_consumer_minor,
-        cast(sum(revenue_b2b_minor) as bigint) as revenue_b2b_minor,
-        cast(sum(refunds_minor) as bigint) as refunds_minor,
+        try_cast(sum(cast(revenue_total_minor as hugeint)) as bigint) as revenue_total_minor,
+        try_cast(sum(cast(revenue_consumer_minor as hugeint)) as bigint) as revenue_consumer_minor,
+        try_cast(sum(cast(revenue_b2b_minor as hugeint)) as bigint) as revenue_b2b_minor,
+        try_cast(sum(cast(refunds_minor as hugeint)) as bigint) as refunds_minor,
         cast(sum(purchases) as bigint) as purchases,
         cast(sum(signups) as bigint) as signups,
         cast(sum(sessions) as bigint) as sessions,
@@ -48,7 +48,7 @@ visits as (
         cast(sum(churned_users) as bigint) as churned_users,
         cast(sum(zone_visits) as bigint) as zone_visits,
         cast(sum(zones_daily.engaged_visits) as bigint) as engaged_visits,
-        cast(sum(sponsor_value_minor) as bigint) as sponsor_value_minor,
+        try_cast(sum(cast(sponsor_value_minor as hugeint)) as bigint) as sponsor_value_minor,
         cast(sum(abuse_flags) as bigint) as abuse_flags,
         cast(sum(service_errors) as bigint) as service_errors
     from daily
