@@ -59,7 +59,7 @@ from tests.integration.helpers import query
 # A hang must not eat CI's time: every wait below also stops at the module's
 # deadline, and pytest-timeout is the backstop (signal method, so the fixture's
 # teardown still kills dagster dev).
-MODULE_BUDGET_SECONDS = 420
+MODULE_BUDGET_SECONDS = 1200
 pytestmark = [pytest.mark.integration, pytest.mark.browser,
               pytest.mark.timeout(MODULE_BUDGET_SECONDS, method="signal")]
 
@@ -293,7 +293,7 @@ def stack(tmp_path_factory):
                               deadline=started + MODULE_BUDGET_SECONDS - 15, hook=hook, instance=instance,
                               definitions=definitions, staged_landing=staged, summary=summary, alert_rules=rules)
                 stack.wait_until(f"the webserver on port {port} with code location {LOCATION} loaded",
-                                 lambda: _location_loaded(port), timeout=150, poll=0.5)
+                                 lambda: _location_loaded(port), timeout=400, poll=0.5)
                 stack.pair = _submit_together(port, "reference_job", 2)
                 yield stack
         finally:
@@ -409,7 +409,7 @@ def _query(stack: Stack, sql: str, copy: Path):
         return [(f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in files]
 
     while True:
-        before = stack.wait_until("no run in progress, to copy the warehouse", idle_stat, timeout=120, poll=0.5)
+        before = stack.wait_until("no run in progress, to copy the warehouse", idle_stat, timeout=300, poll=0.5)
         copy.mkdir(parents=True, exist_ok=True)
         for name, _, _ in before:
             shutil.copy(stack.warehouse.parent / name, copy / name)
@@ -429,7 +429,7 @@ def landed(stack):
                       for run_id in stack.pair)
         return started or _runs_finished(stack.instance, stack.pair)
 
-    stack.wait_until("a reference_job run to start its warehouse step", a_pair_run_holds_the_slot, timeout=180,
+    stack.wait_until("a reference_job run to start its warehouse step", a_pair_run_holds_the_slot, timeout=400,
                      poll=0.5)
     stack.staged_landing.rename(stack.landing)  # the whole landing tree appears at once
     days = sorted({p.name[3:] for p in stack.landing.glob("*/dt=*")})
@@ -439,7 +439,7 @@ def landed(stack):
         runs = _sensor_runs(stack.instance, "daily_pipeline_job", "landing_zone_sensor")
         return runs if runs and all(r.status in FINISHED for r in runs) else None
 
-    runs = stack.wait_until("landing_zone_sensor's daily_pipeline_job run to finish", pipeline_runs, timeout=240,
+    runs = stack.wait_until("landing_zone_sensor's daily_pipeline_job run to finish", pipeline_runs, timeout=600,
                             poll=0.5)
     return {"days": days, "pipeline_runs": runs}
 
@@ -474,7 +474,7 @@ def alerted(stack, landed):
         return runs if wanted <= covered else None
 
     return stack.wait_until("kpi_alert_sensor's alert_evaluation_job runs over every landed day", alert_runs,
-                            timeout=120, poll=0.5)
+                            timeout=300, poll=0.5)
 
 
 def test_kpi_materializations_launch_alert_runs_that_succeed(alerted):
@@ -548,7 +548,7 @@ def _relative(report: list[dict], t0: float, pair: list[str]) -> list[dict]:
 @pytest.fixture(scope="module")
 def pair_runs(stack):
     runs = stack.wait_until("both reference_job runs to finish", lambda: _runs_finished(stack.instance, stack.pair),
-                            timeout=240)
+                            timeout=600)
     return [_describe_run(stack, r) for r in runs]
 
 
