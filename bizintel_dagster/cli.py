@@ -8,6 +8,8 @@
                                 re-materialize days D..D (one run), refresh the marts, publish
     bizintel publish            publish the analysts' copy
     bizintel summary            print rows per layer and where to look
+    bizintel metrics list | query --metrics M[,M] [--group-by D] [--explain]
+                                the semantic layer's metrics on the analysts' copy
     bizintel bench [--sizes 1m,10m]
                                 benchmark: floor scan vs full pipeline, daily incremental,
                                 memory, analyst queries; results into BENCHMARKS.md
@@ -24,7 +26,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from bizintel_dagster import settings
+from bizintel_dagster import metrics, settings
 
 LAYER_SCHEMAS = (
     "raw", "reference", "cleansed", "enriched", "fused", "kpis",
@@ -242,6 +244,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--start", required=True, help="first day, YYYY-MM-DD")
     p.add_argument("--end", help="last day, YYYY-MM-DD (default: --start)")
     sub.add_parser("publish")
+    metrics.add_parser(sub)
     sub.add_parser("summary")
     p = sub.add_parser("bench", help="benchmark the pipeline (see BENCHMARKS.md)")
     p.add_argument("--sizes", default="1m,10m", help="comma-separated generator sizes (small, demo, 1m, 10m)")
@@ -272,6 +275,8 @@ def main(argv: list[str] | None = None) -> None:
         summary()
     elif args.command == "bench":
         bench(args)
+    elif args.command == "metrics":
+        metrics.main(args)
 
 
 if __name__ == "__main__":
