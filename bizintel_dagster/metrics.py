@@ -147,7 +147,7 @@ def list_metrics(mf: MetricFlowEngine, with_dimensions: bool) -> None:
     for metric in mf.list_metrics(include_dimensions=with_dimensions):
         print(f"{metric.name}  ({metric.type.value.lower()})  {' '.join((metric.description or '').split())}")
         if with_dimensions:
-            dims = sorted({d.qualified_name for d in metric.dimensions})
+            dims = sorted({d.dunder_name for d in metric.dimensions})
             print("    group by: " + ", ".join(dims))
 
 
