@@ -20,7 +20,6 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import Sequence
 
 from typing import TYPE_CHECKING
 
@@ -180,9 +179,3 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--csv", action="store_true", help="CSV on stdout")
     q.add_argument("--explain", action="store_true", help="print the SQL MetricFlow compiled instead of running it")
 
-
-def run(argv: Sequence[str]) -> None:
-    parser = argparse.ArgumentParser(prog="bizintel")
-    sub = parser.add_subparsers(dest="command", required=True)
-    add_parser(sub)
-    main(parser.parse_args(["metrics", *argv]))

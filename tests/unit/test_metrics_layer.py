@@ -211,3 +211,13 @@ def test_derived_nrr_and_grr_per_month(layer):
         assert got.loc[month, "grr"] == pytest.approx(
             (start - rows.contraction_mrr_minor.sum() - rows.churned_mrr_minor.sum()) / start)
         assert got.loc[month, "net_new_mrr"] == (rows.mrr_minor.sum() - start)
+
+
+def test_other_bizintel_commands_do_not_import_metricflow():
+    """MetricFlow takes seconds to import: only `bizintel metrics` may pay for it."""
+    import sys
+
+    script = ("import sys, bizintel_dagster.cli\n"
+              "print(sorted({m.split('.')[0] for m in sys.modules if 'metricflow' in m}))\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
