@@ -62,6 +62,7 @@ _SLOW_FIRST = (
     "tests/reliability/test_crash_recovery.py",
     "tests/integration/test_pipeline.py",
     "tests/integration/test_time_zones.py",
+    "tests/integration/test_reporting_currency.py",
     "tests/automation/test_end_to_end.py",
     "tests/integration/test_analytics.py",
     "tests/integration/test_segments.py",

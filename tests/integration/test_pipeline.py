@@ -297,3 +297,61 @@ def test_analysts_query_while_a_run_writes_and_neither_side_fails(pipeline, tmp_
     assert after == before  # re-running one partition replaced it
     assert seen["errors"] == [], seen["errors"][:5]
     assert seen["ok"] > 20
+
+
+def _bizintel_metrics(*args: str) -> str:
+    out = subprocess.run([sys.executable, "-m", "bizintel_dagster.cli", "metrics", *args],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out.stdout
+
+
+def _csv_rows(text: str) -> list[dict[str, str]]:
+    import csv
+    import io
+
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_bizintel_metrics_lists_queries_and_explains_on_the_analysts_copy(pipeline):
+    """The semantic layer answers on the published copy what the KPI marts hold:
+    revenue and payer rate per day = kpis.kpi_daily, payer rate and active users per
+    month = kpis.kpi_period_rollups (distinct users over the month); --explain's SQL
+    runs unchanged in the DuckDB CLI on the copy and gives the same answer."""
+    import json
+
+    with data_dir(pipeline["root"]):
+        listing = _bizintel_metrics("list")
+        manifest = json.loads((settings.DBT_PROJECT_DIR / "target" / "semantic_manifest.json").read_text())
+        listed = {line.split()[0] for line in listing.splitlines() if line.strip()}
+        assert listed == {m["name"] for m in manifest["metrics"]}
+        assert "Distinct payers in the period / distinct active users in the period" in listing
+
+        daily = {r["metric_time__day"][:10]: r for r in _csv_rows(_bizintel_metrics(
+            "query", "--metrics", "revenue,payer_rate", "--group-by", "metric_time__day", "--csv"))}
+        kpi_daily = query("select metric_date::varchar, revenue_total_minor, payer_rate from kpis.kpi_daily",
+                          path=settings.analytics_path())
+        assert len(kpi_daily) == DAYS
+        for day, revenue, payer_rate in kpi_daily:
+            assert int(daily[day]["revenue"]) == revenue, day
+            assert round(float(daily[day]["payer_rate"]), 4) == pytest.approx(payer_rate), day
+
+        monthly = _bizintel_metrics("query", "--metrics", "payer_rate,active_users",
+                                    "--group-by", "metric_time__month", "--csv")
+        rollups = query("select period_start::varchar, payer_rate, active_users from kpis.kpi_period_rollups "
+                        "where period = 'month'", path=settings.analytics_path())
+        by_month = {r["metric_time__month"][:10]: r for r in _csv_rows(monthly)}
+        assert set(by_month) == {m for m, _, _ in rollups}
+        for month, payer_rate, active_users in rollups:
+            assert int(by_month[month]["active_users"]) == active_users
+            assert round(float(by_month[month]["payer_rate"]), 4) == pytest.approx(payer_rate)
+
+        sql = _bizintel_metrics("query", "--metrics", "payer_rate,active_users",
+                                "--group-by", "metric_time__month", "--explain")
+        duckdb_cli = Path(sys.executable).with_name("duckdb")
+        out = subprocess.run([str(duckdb_cli), "-readonly", "-csv", str(settings.analytics_path()), sql],
+                             capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    via_sql = {r["metric_time__month"][:10]: r for r in _csv_rows(out.stdout)}
+    assert {m: int(r["active_users"]) for m, r in via_sql.items()} == \
+        {m: int(r["active_users"]) for m, r in by_month.items()}
