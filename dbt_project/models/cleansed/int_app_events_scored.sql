@@ -6,11 +6,14 @@
 {%- set rules = [
     {'when': "event_id is null", 'deduct': 100, 'reason': 'missing event_id'},
     {'when': "event_type is null or event_type not in ('signup', 'session_start', 'session_end', 'product_view', 'add_to_cart', 'checkout_started', 'purchase', 'refund', 'experiment_exposure', 'experiment_conversion', 'abuse_flag', 'service_error')", 'deduct': 100, 'reason': 'unknown event_type'},
-    {'when': "occurred_at is null", 'deduct': 100, 'reason': 'missing or unparseable occurred_at'},
+    {'when': "duplicate_key is not null", 'deduct': 100, 'reason_sql': "'duplicate key ' || duplicate_key"},
+    {'when': "occurred_at is null", 'deduct': 100, 'reason': 'missing or unparseable occurred_at (ISO-8601 with an offset or Z required)'},
     {'when': "occurred_at is not null and " ~ local_date('occurred_at') ~ " <> partition_date", 'deduct': 100, 'reason': 'occurred_at outside the partition day'},
     {'when': "not is_user_id_valid", 'deduct': 30, 'reason': 'missing or invalid user_id'},
     {'when': "event_type = 'session_end' and (session_duration_seconds is null or session_duration_seconds not between 1 and 86400)", 'deduct': 20, 'reason': 'invalid session duration'},
     {'when': money ~ " and (amount_minor is null or amount_minor < 0)", 'deduct': 60, 'reason': 'missing, non-integer or negative amount_minor'},
+    {'when': money ~ " and amount_minor > " ~ var('max_amount_minor'), 'deduct': 100, 'reason': 'amount_minor above the bound of ' ~ var('max_amount_minor') ~ ' minor units'},
+    {'when': "event_type = 'purchase' and (quantity is null or quantity < 1)", 'deduct': 60, 'reason': 'missing, zero, negative, fractional or non-numeric quantity'},
     {'when': money ~ " and currency_code is not null and currency_code not in (select currency_code from currencies)", 'deduct': 60, 'reason': 'unknown currency'},
     {'when': money ~ " and currency_code is null", 'deduct': 60, 'reason': 'missing currency'},
     {'when': money ~ " and (payment_method_id is null or payment_method_id not in (select payment_method_id from payment_methods))", 'deduct': 15, 'reason': 'unknown payment_method_id'},
@@ -33,8 +36,4 @@ scored as (
     from staged
 )
 
-select
-    * exclude (rule_issues),
-    list_concat(rule_issues, {{ conflicting_duplicate_issue('event_id') }}) as quality_issues,
-    {{ record_status('event_id') }} as record_status
-from scored
+{{ record_outcome('scored', 'event_id', 'cleansed_app_events') }}
