@@ -22,6 +22,8 @@ TS1, TS2 = "2026-06-03T10:00:00Z", "2026-06-04T11:00:00Z"
 PURCHASE = dict(order_id="o", product_id="ticket_general", quantity=1, amount_minor=25000, currency="ZAR",
                 payment_method_id="card")
 
+REFUND = dict(order_id="o_refunded", amount_minor=25000, currency="ZAR", payment_method_id="card", reason="customer_request")
+
 
 def _event(event_id, occurred_at=TS1, event_type="purchase", **properties):
     return json.dumps({"event_id": event_id, "event_type": event_type, "occurred_at": occurred_at,
@@ -59,6 +61,12 @@ CASES = [
     ("app_events", DAY1, "resent_purchase", _event("resent_purchase", **PURCHASE), "accepted"),
     ("app_events", DAY2, "resent_purchase", _event("resent_purchase", TS2, **PURCHASE),
      "quarantined: event_id already accepted on 2026-06-03"),
+    ("app_events", DAY1, "refunded_purchase", _event("refunded_purchase", **{**PURCHASE, "order_id": "o_refunded"}), "accepted"),
+    ("app_events", DAY2, "refund_in_full", _event("refund_in_full", TS2, "refund", **REFUND), "accepted"),
+    ("app_events", DAY2, "refund_too_much", _event("refund_too_much", TS2, "refund", **{**REFUND, "amount_minor": 25001}),
+     "accepted: refund larger than its purchase"),
+    ("app_events", DAY2, "refund_no_order", _event("refund_no_order", TS2, "refund", **{**REFUND, "order_id": "o_never"}),
+     "accepted: refund for an order that was never purchased"),
     ("billing", DAY1, "inv_reissued", _invoice("inv_reissued"), "accepted"),
     ("billing", DAY1, "inv_backwards", _invoice("inv_backwards", period_end="2026-05-01"),
      "quarantined: period_end before period_start"),
