@@ -147,16 +147,15 @@ def test_a_day_re_sent_into_the_next_days_folder_is_quarantined_naming_the_first
     with data_dir(two_days["root"]):
         resent = query("""select count(*), count(*) filter (where reason like '%event_id already accepted on 2026-06-03%')
                           from cleansed.quarantine_records where source_file = 'resent.jsonl'""")[0]
-        duplicate = query("""select count(*) from cleansed.int_app_events_scored
-                             where source_file = 'resent.jsonl' and record_status = 'duplicate'""")[0][0]
         lines = query("select lines_total from raw.landing_files where source_file = $1 and partition_date = $2",
                       ["resent.jsonl", DAY2])[0][0]
         accepted_day1 = query("select count(*) from cleansed.cleansed_app_events where source_file = $1",
                               [two_days["resent_file"]])[0][0]
-    # every line of the copy is quarantined (or an exact in-day repeat), and every
-    # record day 1 accepted is quarantined on day 2 as already accepted on day 1
-    assert resent[0] + duplicate == lines
+    # every record day 1 accepted is quarantined on day 2 as already accepted on
+    # day 1 (the rest of the copy: day 1's own quarantines and in-day repeats;
+    # conservation over the whole day is the blocking check of the first test)
     assert resent[1] == accepted_day1 > 500
+    assert accepted_day1 <= resent[0] <= lines
 
 
 def test_a_re_sent_purchase_and_a_re_issued_invoice_count_once_in_revenue(two_days):
