@@ -27,3 +27,16 @@
     {%- endfor -%}
     json_transform({{ column }}, '{{ "{" ~ members | join(", ") ~ "}" }}')
 {%- endmacro %}
+
+{# The first key that occurs twice in a JSON object (at the top level, then in
+   each nested object named in `nested`), else NULL. DuckDB keeps one of the
+   values and Python's json the other, so such a record is ambiguous. Set-based:
+   a key is a repeat when its first position in the key list is before its own. #}
+{% macro duplicate_json_key(column, nested=[]) -%}
+    coalesce(
+        list_filter(json_keys({{ column }}), lambda k, i: list_position(json_keys({{ column }}), k) < i)[1]
+        {%- for path in nested %},
+        '{{ path }}.' || list_filter(json_keys({{ column }}, '$.{{ path }}'), lambda k, i: list_position(json_keys({{ column }}, '$.{{ path }}'), k) < i)[1]
+        {%- endfor %}
+    )
+{%- endmacro %}

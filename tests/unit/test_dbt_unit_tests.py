@@ -27,6 +27,11 @@ CORE_UNIT_TESTS = {
     "fx_triangulated_to_usd_reporting",
     "seed_000_attributed_value",
     "app_event_rules_one_at_a_time",
+    # records that break the contract: cross-day ids, money bound, billing periods, strict timestamps, duplicate keys
+    "ids_accepted_on_one_day_only",
+    "refunds_checked_against_their_purchases",
+    "billing_period_status_and_money_rules",
+    "strict_timestamps_and_duplicate_json_keys",
     # daily KPIs, roll-ups and missing dates
     "active_users_rolling_windows_and_churn",
     "funnel_counts_users_who_did_every_earlier_step",

@@ -8,7 +8,7 @@ with scored as (
 )
 
 select
-    * exclude (record_status, payload_hash, is_user_id_valid)
+    * exclude (record_status, payload_hash, is_user_id_valid, duplicate_key, accepted_on_day)
       replace (
         case when is_user_id_valid then user_key end as user_key,
         case when session_duration_seconds between 1 and 86400 then session_duration_seconds end as session_duration_seconds,

@@ -12,7 +12,7 @@ venues as (select venue_id, width_m, height_m from {{ ref('venues') }}),
 
 sanitised as (
     select
-        scored.* exclude (record_status, payload_hash, is_attendee_id_valid)
+        scored.* exclude (record_status, payload_hash, is_attendee_id_valid, duplicate_key, accepted_on_day)
           replace (
             case when is_attendee_id_valid then user_key end as user_key,
             case when dwell_seconds between 1 and 86400 then dwell_seconds end as dwell_seconds,

@@ -1,6 +1,7 @@
 -- Per partition and source: every landing line accounted for, and the
 -- partition's data-quality score (mean row score; an unparseable line scores 0,
--- duplicates are not scored twice). Feeds the quality and conservation checks.
+-- duplicates, and repeats of an id accepted on another day, are not scored twice).
+-- Feeds the quality and conservation checks.
 {%- set sources = ['app_events', 'location_reports', 'ticketing', 'billing'] %}
 
 with files as (
@@ -30,7 +31,9 @@ records as (
         count(*) filter (where record_status = 'accepted') as records_accepted,
         count(*) filter (where record_status = 'quarantined') as records_quarantined,
         count(*) filter (where record_status = 'duplicate') as records_duplicate,
-        cast(sum(quality_score) filter (where record_status <> 'duplicate') as bigint) as score_sum
+        -- quarantined (and counted there), but scored on the day the id was accepted
+        count(*) filter (where record_status = 'quarantined' and accepted_on_day is not null) as records_repeated,
+        cast(sum(quality_score) filter (where record_status <> 'duplicate' and accepted_on_day is null) as bigint) as score_sum
     from {{ ref('int_' ~ s ~ '_scored') }}
     where {{ in_partition_window() }}
     group by all
@@ -50,10 +53,11 @@ select
     coalesce(records.records_duplicate, 0) as records_duplicate,
     coalesce(records.score_sum, 0) as quality_score_sum,
     coalesce(unparseable.lines_unparseable, 0) + coalesce(records.records_parsed, 0)
-        - coalesce(records.records_duplicate, 0) as quality_scored_lines,
+        - coalesce(records.records_duplicate, 0) - coalesce(records.records_repeated, 0) as quality_scored_lines,
     round(
         coalesce(records.score_sum, 0)
-        / nullif(coalesce(unparseable.lines_unparseable, 0) + coalesce(records.records_parsed, 0) - coalesce(records.records_duplicate, 0), 0),
+        / nullif(coalesce(unparseable.lines_unparseable, 0) + coalesce(records.records_parsed, 0)
+                 - coalesce(records.records_duplicate, 0) - coalesce(records.records_repeated, 0), 0),
         2
     ) as quality_score
 from files

@@ -4,7 +4,8 @@
 
 {%- set rules = [
     {'when': "report_id is null", 'deduct': 100, 'reason': 'missing report_id'},
-    {'when': "reported_at is null", 'deduct': 100, 'reason': 'missing or unparseable reported_at'},
+    {'when': "duplicate_key is not null", 'deduct': 100, 'reason_sql': "'duplicate key ' || duplicate_key"},
+    {'when': "reported_at is null", 'deduct': 100, 'reason': 'missing or unparseable reported_at (ISO-8601 with an offset or Z required)'},
     {'when': "reported_at is not null and " ~ local_date('reported_at') ~ " <> partition_date", 'deduct': 100, 'reason': 'reported_at outside the partition day'},
     {'when': "not is_attendee_id_valid", 'deduct': 30, 'reason': 'missing or invalid attendee_id'},
     {'when': "dwell_seconds is null or dwell_seconds not between 1 and 86400", 'deduct': 20, 'reason': 'invalid dwell time'},
@@ -33,10 +34,10 @@ scored as (
         {{ quality_score(rules) }} as quality_score,
         {{ quality_issues(rules) }} as rule_issues
     from joined
+),
+
+scored_reports as (
+    select * exclude (venue_width_m, venue_height_m) from scored
 )
 
-select
-    * exclude (rule_issues, venue_width_m, venue_height_m),
-    list_concat(rule_issues, {{ conflicting_duplicate_issue('report_id') }}) as quality_issues,
-    {{ record_status('report_id') }} as record_status
-from scored
+{{ record_outcome('scored_reports', 'report_id', 'cleansed_location_reports') }}

@@ -24,8 +24,4 @@ scored as (
     from staged
 )
 
-select
-    * exclude (rule_issues),
-    list_concat(rule_issues, {{ conflicting_duplicate_issue('ticket_id') }}) as quality_issues,
-    {{ record_status('ticket_id') }} as record_status
-from scored
+{{ record_outcome('scored', 'ticket_id', 'cleansed_ticketing') }}

@@ -29,8 +29,10 @@ renamed as (
         try_cast(doc.period_end as date) as period_end_date,
         {{ try_integer("doc.amount_minor") }} as amount_minor,
         upper(doc.currency) as currency_code,
-        try_cast(doc.issued_at as timestamptz) as issued_at,
-        doc.status as billing_status
+        {{ try_timestamptz('doc.issued_at') }} as issued_at,
+        {{ duplicate_json_key('payload') }} as duplicate_key,
+        -- 'VOID' and ' Paid ' mean void and paid
+        nullif(lower(trim(doc.status)), '') as billing_status
     from parsed
 )
 

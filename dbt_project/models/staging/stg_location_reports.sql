@@ -27,7 +27,8 @@ renamed as (
         try_cast(doc.y as double) as y_m,
         {{ try_integer("doc.dwell_time_seconds") }} as dwell_seconds,
         doc.engagement_status as engagement_status,
-        try_cast(doc.reported_at as timestamptz) as reported_at
+        {{ try_timestamptz('doc.reported_at') }} as reported_at,
+        {{ duplicate_json_key('payload') }} as duplicate_key
     from parsed
 )
 

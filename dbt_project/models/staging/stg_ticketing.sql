@@ -29,7 +29,7 @@ renamed as (
         try_cast(doc.event_date as date) as event_date,
         doc.ticket_type as ticket_type,
         case lower(doc.checked_in) when 'yes' then true when 'no' then false end as is_checked_in,
-        try_cast(nullif(doc.checked_in_at, '') as timestamptz) as checked_in_at
+        {{ try_timestamptz("nullif(doc.checked_in_at, '')") }} as checked_in_at
     from parsed
 )
 
