@@ -68,27 +68,30 @@ def major(minor: int | float | None, currency: str) -> float | None:
     return round(minor / 10**exp, exp)
 
 
-def plain(minor: int | float | None, currency: str) -> str:
-    """1234.56 (1234 for JPY, 1.234 for KWD): exact for integer minor units."""
-    if minor is None:
-        return ""
+def _parts(minor: int | float, currency: str) -> tuple[str, int, str]:
+    """(sign, whole major units, ".fraction" with the exponent's digits or ""):
+    exact for integer minor units, no float rounding."""
     exp = exponent(currency)
     minor = int(round(minor))
-    sign = "-" if minor < 0 else ""
     whole, frac = divmod(abs(minor), 10**exp)
-    return f"{sign}{whole}" + (f".{frac:0{exp}d}" if exp else "")
+    return ("-" if minor < 0 else ""), whole, (f".{frac:0{exp}d}" if exp else "")
+
+
+def plain(minor: int | float | None, currency: str) -> str:
+    """1234.56 (1234 for JPY, 1.234 for KWD)."""
+    if minor is None:
+        return ""
+    sign, whole, frac = _parts(minor, currency)
+    return f"{sign}{whole}{frac}"
 
 
 def text(minor: int | float | None, currency: str, *, grouped: bool = True) -> str:
     """R 1,234.56 / ¥ 1,234 / KWD 1.234: symbol (or ISO code) and the exponent's digits."""
     if minor is None:
         return "n/a"
-    exp = exponent(currency)
-    minor = int(round(minor))
-    sign = "-" if minor < 0 else ""
-    whole, frac = divmod(abs(minor), 10**exp)
+    sign, whole, frac = _parts(minor, currency)
     digits = f"{whole:,}" if grouped else str(whole)
-    return f"{sign}{symbol(currency)} {digits}" + (f".{frac:0{exp}d}" if exp else "")
+    return f"{sign}{symbol(currency)} {digits}{frac}"
 
 
 def check_reporting_currency(currency: str) -> None:
@@ -109,8 +112,5 @@ def with_code(minor: int | float | None, currency: str) -> str:
     """7,845.00 ZAR / 1,234 JPY: digits by the exponent, the ISO code after (alert messages)."""
     if minor is None:
         return "n/a"
-    exp = exponent(currency)
-    minor = int(round(minor))
-    sign = "-" if minor < 0 else ""
-    whole, frac = divmod(abs(minor), 10**exp)
-    return f"{sign}{whole:,}" + (f".{frac:0{exp}d}" if exp else "") + f" {currency}"
+    sign, whole, frac = _parts(minor, currency)
+    return f"{sign}{whole:,}{frac} {currency}"

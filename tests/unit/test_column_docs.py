@@ -8,41 +8,19 @@ The fused, KPI and mart schemas are fully described; the enriched schema is
 not yet and joins DOCUMENTED_SCHEMAS when it is (this test lists every missing column)."""
 
 import json
-import subprocess
 
 import duckdb
 import pytest
 
-from bizintel_dagster import settings
-from bizintel_dagster.defs.raw import landing
+from tests.unit.dbt_build import build_empty
 
 DOCUMENTED_SCHEMAS = ("fused", "kpis", "subscriptions", "cohorts", "customers", "experiments")
-
-
-def _dbt(*args, target):
-    return subprocess.run(
-        [settings.dbt_executable(), *args, "--project-dir", str(settings.DBT_PROJECT_DIR),
-         "--profiles-dir", str(settings.DBT_PROJECT_DIR), "--target-path", str(target)],
-        capture_output=True, text=True,
-    )
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """(warehouse, manifest) with the documented models built empty."""
-    root = tmp_path_factory.mktemp("column-docs")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("BIZINTEL_WAREHOUSE", str(root / "warehouse" / "bizintel.duckdb"))
-        warehouse = settings.warehouse_path()
-        warehouse.parent.mkdir(parents=True)
-        with duckdb.connect(str(warehouse)) as con:
-            landing.ensure_tables(con)
-        target = root / "dbt_target"
-        assert _dbt("seed", target=target).returncode == 0
-        run = _dbt("run", "--empty", target=target)
-        assert run.returncode == 0, run.stdout[-3000:]
-        manifest = json.loads((target / "manifest.json").read_text())
-    return warehouse, manifest
+    return build_empty(tmp_path_factory.mktemp("column-docs"))
 
 
 def test_every_column_of_the_business_models_is_declared_and_described(built):

@@ -9,13 +9,10 @@ zone must pin it (``overrides: vars: business_timezone``), otherwise it fails in
 another zone and no KPI is built there."""
 
 import json
-import subprocess
 
-import duckdb
 import pytest
 
-from bizintel_dagster import settings
-from bizintel_dagster.defs.raw import landing
+from tests.unit.dbt_build import build_empty, dbt
 
 # The formulas this suite must always pin; every other unit test in the
 # manifest must run and pass too.
@@ -52,14 +49,6 @@ CORE_UNIT_TESTS = {
 }
 
 
-def _dbt(*args, target):
-    return subprocess.run(
-        [settings.dbt_executable(), *args, "--project-dir", str(settings.DBT_PROJECT_DIR),
-         "--profiles-dir", str(settings.DBT_PROJECT_DIR), "--target-path", str(target)],
-        capture_output=True, text=True,
-    )
-
-
 # West of UTC, UTC itself, a half-hour offset, and DST in the southern hemisphere.
 BUSINESS_ZONES = ("America/New_York", "UTC", "Asia/Kolkata", "Pacific/Auckland")
 
@@ -79,17 +68,7 @@ def _unit_tests_reading_the_zone(manifest: dict) -> dict[str, bool]:
 @pytest.fixture(scope="module")
 def empty_warehouse(tmp_path_factory):
     """Seeds and every model built empty, once for all zones."""
-    root = tmp_path_factory.mktemp("dbt-unit")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("BIZINTEL_WAREHOUSE", str(root / "warehouse" / "bizintel.duckdb"))
-        warehouse = settings.warehouse_path()
-        warehouse.parent.mkdir(parents=True)
-        with duckdb.connect(str(warehouse)) as con:
-            landing.ensure_tables(con)
-        target = root / "dbt_target"
-        assert _dbt("seed", target=target).returncode == 0
-        built = _dbt("run", "--empty", target=target)
-        assert built.returncode == 0, built.stdout[-3000:]
+    warehouse, _ = build_empty(tmp_path_factory.mktemp("dbt-unit"))
     return warehouse
 
 
@@ -98,7 +77,7 @@ def test_dbt_unit_tests_pass(empty_warehouse, tmp_path, monkeypatch, zone):
     monkeypatch.setenv("BIZINTEL_WAREHOUSE", str(empty_warehouse))
     monkeypatch.setenv("BIZINTEL_TIMEZONE", zone)
     target = tmp_path / "dbt_target"
-    tested = _dbt("test", "--select", "test_type:unit", target=target)
+    tested = dbt("test", "--select", "test_type:unit", target=target)
     assert tested.returncode == 0, tested.stdout[-5000:]
     results = json.loads((target / "run_results.json").read_text())["results"]
     ran = {r["unique_id"].split(".")[-1]: r["status"] for r in results}
