@@ -23,14 +23,6 @@ MIN_QUALITY_SCORE = 90  # seed 000: data integrity 90%+
 # (two invoices, one defective = 50): it is reported, not failed.
 MIN_LINES_PER_SOURCE_DAY = 50
 
-_ID_COLUMNS = {
-    "app_events": "event_id",
-    "location_reports": "report_id",
-    "ticketing": "ticket_id",
-    "billing": "billing_record_id",
-}
-
-
 def check_window(context: dg.AssetCheckExecutionContext) -> tuple[date, date]:
     return window_dates(*context.op_execution_context.partition_time_window)
 
