@@ -34,10 +34,6 @@ from bizintel_dagster.policies import retry_transient
 # Headline figures of the analytics marts, shown at a glance in the UI: one row
 # whose columns become metadata entries (the latest month / best cohort...).
 _HEADLINES: dict[tuple[str, ...], str] = {
-    ("kpis", "kpi_daily"): """
-        select metric_date::varchar as latest_day, revenue_total_minor as latest_day_revenue_minor,
-               dau as latest_day_dau, payer_rate as latest_day_payer_rate, churned_users as latest_day_churned_users
-        from kpis.kpi_daily order by metric_date desc limit 1""",
     ("kpis", "kpi_period_rollups"): """
         select period_start::varchar as last_month, revenue_total_minor as last_month_revenue_minor,
                active_users as last_month_active_users, payer_rate as last_month_payer_rate
