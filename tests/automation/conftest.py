@@ -77,16 +77,14 @@ def kpi_warehouse(tmp_path) -> Path:
     return build_kpi_warehouse(tmp_path / "warehouse.duckdb")
 
 
-def channels_yaml(webhook_extra: str = "") -> str:
-    """The three test channels; ``webhook_extra`` adds lines to the webhook (e.g. quiet hours)."""
-    return f"""
+CHANNELS_YAML = """
 channels:
   webhook:
     type: webhook
     url_env: TEST_WEBHOOK_URL
     timeout_seconds: 5
-    retry: {{attempts: 3, backoff_seconds: 0.01}}
-{webhook_extra}  email:
+    retry: {attempts: 3, backoff_seconds: 0.01}
+  email:
     type: email
     host_env: TEST_SMTP_HOST
     port_env: TEST_SMTP_PORT
@@ -96,14 +94,11 @@ channels:
     sender: alerts@bizintel.example
     recipients_env: TEST_ALERT_TO
     timeout_seconds: 5
-    retry: {{attempts: 2, backoff_seconds: 0.01}}
+    retry: {attempts: 2, backoff_seconds: 0.01}
   log:
     type: log_file
     path_env: TEST_ALERT_LOG
 """
-
-
-CHANNELS_YAML = channels_yaml()
 
 
 def rules_yaml(rules: str, *, settings: str = "cooldown_minutes: 1440", channels: str = CHANNELS_YAML) -> str:

@@ -23,7 +23,7 @@ from bizintel_dagster.alerts import cli as alerts_cli
 from bizintel_dagster.alerts import config as alert_config
 from bizintel_dagster.alerts import engine, lifecycle
 from bizintel_dagster.defs.automation import sensors
-from tests.automation.conftest import DAYS, DROP_DAYS, START, channels_yaml, connector, revenue_of, rules_yaml
+from tests.automation.conftest import DROP_DAYS, START, DAYS, connector, revenue_of, rules_yaml
 from tests.automation.servers import SmtpServer, WebhookServer
 
 TZ = "Africa/Johannesburg"
@@ -32,7 +32,29 @@ BUDGET = 60  # seconds to wait for something that should happen in about one
 
 
 def _channels(quiet: str = "") -> str:
-    return channels_yaml(quiet + "\n" if quiet else "") + f"""escalation_policies:
+    return f"""
+channels:
+  webhook:
+    type: webhook
+    url_env: TEST_WEBHOOK_URL
+    timeout_seconds: 5
+    retry: {{attempts: 2, backoff_seconds: 0.01}}
+{quiet}
+  email:
+    type: email
+    host_env: TEST_SMTP_HOST
+    port_env: TEST_SMTP_PORT
+    starttls: false
+    username_env: TEST_SMTP_USER
+    password_env: TEST_SMTP_PASSWORD
+    sender: alerts@bizintel.example
+    recipients_env: TEST_ALERT_TO
+    timeout_seconds: 5
+    retry: {{attempts: 2, backoff_seconds: 0.01}}
+  log:
+    type: log_file
+    path_env: TEST_ALERT_LOG
+escalation_policies:
   oncall:
     levels:
       - channels: [webhook]
