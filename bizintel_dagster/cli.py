@@ -10,8 +10,6 @@
     bizintel summary            print rows per layer and where to look
     bizintel metrics list | query --metrics M[,M] [--group-by D] [--explain]
                                 the semantic layer's metrics on the analysts' copy
-    bizintel alerts list | ack ID --by NAME | snooze ID --by NAME --minutes N | resolve ID --by NAME
-                                notified alerts; acknowledge (stops escalation), snooze, resolve
     bizintel bench [--sizes 1m,10m]
                                 benchmark: floor scan vs full pipeline, daily incremental,
                                 memory, analyst queries; results into BENCHMARKS.md
@@ -31,7 +29,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bizintel_dagster import metrics, money, settings
-from bizintel_dagster.alerts import cli as alerts_cli
 
 if TYPE_CHECKING:  # the runner imports Dagster; `bizintel prepare` and `generate` need not
     from bizintel_dagster.runner import CheckOutcome
@@ -318,7 +315,6 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--end", help="last day, YYYY-MM-DD (default: --start)")
     sub.add_parser("publish")
     metrics.add_parser(sub)
-    alerts_cli.add_parser(sub)
     sub.add_parser("summary")
     p = sub.add_parser("bench", help="benchmark the pipeline (see BENCHMARKS.md)")
     p.add_argument("--sizes", default="1m,10m", help="comma-separated generator sizes (small, demo, 1m, 10m)")
@@ -351,8 +347,6 @@ def main(argv: list[str] | None = None) -> None:
         bench(args)
     elif args.command == "metrics":
         metrics.main(args)
-    elif args.command == "alerts":
-        alerts_cli.main(args)
 
 
 if __name__ == "__main__":

@@ -14,9 +14,7 @@ T = TypeVar("T")
 # Messages of failures worth another try: DuckDB's single-writer lock held a
 # moment too long by another process, a busy or briefly full disk.
 _TRANSIENT = ("Could not set lock on file", "Conflicting lock", "database is locked", "No space left on device")
-# Waits between tries, in seconds: Dagster's step retries and the CLI's writes.
-BACKOFF_SECONDS = (2, 4, 8, 16)
-MAX_RETRIES = len(BACKOFF_SECONDS)
+MAX_RETRIES = 4
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -31,26 +29,7 @@ def retry_transient(context: dg.OpExecutionContext, fn: Callable[[], T]) -> T:
         return fn()
     except Exception as exc:
         if is_transient(exc):
-            wait = BACKOFF_SECONDS[min(context.retry_number, MAX_RETRIES - 1)]
+            wait = 2 ** (context.retry_number + 1)
             context.log.warning(f"transient failure, retrying in {wait}s: {str(exc)[:300]}")
             raise dg.RetryRequested(max_retries=MAX_RETRIES, seconds_to_wait=wait) from exc
         raise
-
-
-def retry_locked(fn: Callable[[], T], *, waits: tuple[float, ...] = BACKOFF_SECONDS,
-                 sleep: Callable[[float], None] | None = None, on_wait: Callable[[float, Exception], None] | None = None) -> T:
-    """Run fn in this process, retrying transient failures (another process holds
-    DuckDB's write lock) after each of ``waits``; the last failure is raised."""
-    import time
-
-    sleep = sleep or time.sleep
-    for wait in (*waits, None):
-        try:
-            return fn()
-        except Exception as exc:
-            if wait is None or not is_transient(exc):
-                raise
-            if on_wait:
-                on_wait(wait, exc)
-            sleep(wait)
-    raise AssertionError("unreachable")

@@ -40,8 +40,6 @@ def _defaults() -> dict[str, str]:
         # Automation (seed 001 hours, business time zone above; seed 002 retention)
         "BIZINTEL_ALERTS_CONFIG": str(REPO_ROOT / "config" / "alerts.yaml"),
         "BIZINTEL_ALERT_LOG": str(data_dir / "alerts" / "alerts.log"),
-        # Where people open the Dagster UI: alert notifications link to the asset there.
-        "BIZINTEL_DAGSTER_UI_URL": "http://localhost:3000",
         "BIZINTEL_DAILY_ROLLUP_HOUR": "3",
         "BIZINTEL_DAILY_FORECAST_HOUR": "2",
         "BIZINTEL_WEEKLY_REPORT_HOUR": "4",
@@ -151,10 +149,6 @@ def alerts_config_path() -> Path:
 
 def alert_log_path() -> Path:
     return Path(get("BIZINTEL_ALERT_LOG"))
-
-
-def dagster_ui_url() -> str:
-    return get("BIZINTEL_DAGSTER_UI_URL").rstrip("/")
 
 
 def _int_setting(key: str, low: int, high: int) -> int:

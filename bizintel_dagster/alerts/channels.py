@@ -50,13 +50,8 @@ def _env(env: Mapping[str, str], name: str | None, what: str, required: bool = T
     return value
 
 
-def _tag(alert: Mapping[str, Any]) -> str:
-    """Escalated, resolved and digest notices say so up front."""
-    return f"[{alert['headline']}]" if alert.get("headline") else ""
-
-
 def subject_line(alert: Mapping[str, Any]) -> str:
-    return f"[bizintel][{alert['severity'].upper()}]{_tag(alert)} {alert['rule_name']}: {alert['period']}"
+    return f"[bizintel][{alert['severity'].upper()}] {alert['rule_name']}: {alert['period']}"
 
 
 def slack_payload(alert: Mapping[str, Any]) -> dict:
@@ -67,13 +62,11 @@ def slack_payload(alert: Mapping[str, Any]) -> dict:
               {"type": "mrkdwn", "text": f"*Period*\n{alert['period']}"}]
     for label, value in list(figures.items())[:8]:
         fields.append({"type": "mrkdwn", "text": f"*{label}*\n{value}"})
-    icon = ":white_check_mark:" if alert.get("headline") == "RESOLVED" else SEVERITY_ICON.get(alert["severity"], "")
-    text = f"{icon} [{alert['severity'].upper()}]{_tag(alert)} {alert['message']}".strip()
+    text = f"{SEVERITY_ICON.get(alert['severity'], '')} [{alert['severity'].upper()}] {alert['message']}".strip()
     return {
         "text": text,
         "blocks": [
-            {"type": "header", "text": {"type": "plain_text", "text": f"{alert['severity'].upper()}{' ' + alert['headline'] if alert.get('headline') else ''}: "
-                                                                     f"{alert['rule_name']}"[:150]}},
+            {"type": "header", "text": {"type": "plain_text", "text": f"{alert['severity'].upper()}: {alert['rule_name']}"[:150]}},
             {"type": "section", "text": {"type": "mrkdwn", "text": alert["message"][:3000]}},
             {"type": "section", "fields": fields[:10]},
             {"type": "context", "elements": [{"type": "mrkdwn",
@@ -140,8 +133,6 @@ def send_log_file(channel: Channel, alert: Mapping[str, Any], env: Mapping[str, 
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {"logged_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
               **{k: alert[k] for k in ("alert_id", "severity", "rule_name", "subject", "period", "message")},
-              "notice": alert.get("notice", "digest" if alert.get("headline") == "DIGEST" else "alert"),
-              "level": alert.get("level"),
               "figures": alert.get("figures") or {}}
     with open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps(record, default=str) + "\n")

@@ -12,16 +12,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import time
 from pathlib import Path
 from typing import Any
 
 from bizintel_dagster.marked_yaml import Marked, compose, describe
 
 SEVERITIES = ("critical", "high", "medium", "low")
-RULE_KINDS = ("change_vs_trailing_average", "hourly_threshold", "seasonal_zscore", "target", "trend")
-PERIODS = ("day", "week", "month")
-AGGREGATES = ("sum", "avg")
+RULE_KINDS = ("change_vs_trailing_average", "hourly_threshold", "seasonal_zscore")
 CHANNEL_TYPES = ("webhook", "email", "log_file")
 DIRECTIONS = ("drop", "rise")
 ZSCORE_DIRECTIONS = ("drop", "rise", "both")
@@ -31,7 +28,6 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_CLOCK = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$")
 
 
 class AlertConfigError(ValueError):
@@ -48,29 +44,6 @@ class Retry:
     attempts: int = 3
     backoff_seconds: float = 1.0
     max_backoff_seconds: float = 30.0
-
-
-@dataclass(frozen=True)
-class QuietHours:
-    """A daily window in the business time zone (``start`` > ``end`` spans midnight)
-    during which notifications below ``bypass`` severities are held for a digest."""
-
-    start: time
-    end: time
-    bypass: tuple[str, ...] = ("critical",)
-
-
-@dataclass(frozen=True)
-class EscalationLevel:
-    channels: tuple[str, ...]
-    delay_minutes: float = 0.0   # after the previous level was notified (0 for the first level)
-
-
-@dataclass(frozen=True)
-class EscalationPolicy:
-    name: str
-    levels: tuple[EscalationLevel, ...]
-    line: int
 
 
 @dataclass(frozen=True)
@@ -96,7 +69,6 @@ class Channel:
     ca_file_env: str | None = None
     # log file
     path_env: str | None = None
-    quiet_hours: QuietHours | None = None
 
 
 @dataclass(frozen=True)
@@ -105,7 +77,6 @@ class Metric:
     date_column: str
     value_column: str
     hour_column: str | None = None
-    name: str | None = None    # the metric layer's name for this KPI (metrics.yml)
 
     @property
     def subject(self) -> str:
@@ -136,15 +107,6 @@ class Rule:
     sensitivity: float = 3.0
     weeks: int = 8
     min_stddev_pct: float = 5.0
-    # target
-    period: str = "month"
-    goal: float | None = None
-    at_risk_below_pct: float = 100.0
-    # trend
-    periods: int = 3
-    min_decline_pct: float = 0.0
-    aggregate: str = "avg"
-    escalation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -155,7 +117,6 @@ class CheckAlerts:
     severity_warn: str = "medium"
     channels: tuple[str, ...] = ()
     cooldown_minutes: int | None = None
-    escalation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -167,7 +128,6 @@ class AlertConfig:
     cooldown_minutes: int = 1440
     lookback_days: int = 7
     asset_checks: CheckAlerts = field(default_factory=CheckAlerts)
-    escalation_policies: dict[str, EscalationPolicy] = field(default_factory=dict)
 
     def rule(self, name: str) -> Rule:
         for rule in self.rules:
@@ -175,11 +135,7 @@ class AlertConfig:
                 return rule
         raise KeyError(name)
 
-    def channels_for(self, names: tuple[str, ...], escalation: str | None = None) -> tuple[str, ...]:
-        """The channels notified when an alert is raised: its escalation policy's
-        first level, else its own channels, else the default channels."""
-        if escalation:
-            return self.escalation_policies[escalation].levels[0].channels
+    def channels_for(self, names: tuple[str, ...]) -> tuple[str, ...]:
         return names or self.default_channels
 
 
@@ -292,7 +248,7 @@ def _channel(source: str, name: str, node: Marked) -> Channel:
     if ctype not in CHANNEL_TYPES:
         line = ctype_node.line if ctype_node else node.line
         raise AlertConfigError(f"{source}:{line}: {path}.type: expected one of {', '.join(CHANNEL_TYPES)}, got {describe(ctype)}")
-    s = _Section(source, path, node, {"type", "retry", "timeout_seconds", "quiet_hours"} | _CHANNEL_KEYS[ctype])
+    s = _Section(source, path, node, {"type", "retry", "timeout_seconds"} | _CHANNEL_KEYS[ctype])
     retry = Retry()
     r = s.section("retry", {"attempts", "backoff_seconds", "max_backoff_seconds"})
     if r:
@@ -328,35 +284,19 @@ def _channel(source: str, name: str, node: Marked) -> Channel:
     else:
         s.require("path_env")
         kwargs["path_env"] = env("path_env")
-    q = s.section("quiet_hours", {"start", "end", "bypass"})
-    if q:
-        q.require("start")
-        q.require("end")
-        clock = dict(pattern=_CLOCK, hint=" (a local time, HH:MM or HH:MM:SS, quoted)")
-        start, end = time.fromisoformat(q.str("start", **clock)), time.fromisoformat(q.str("end", **clock))
-        if start == end:
-            q.fail(q.line("end"), "start and end are equal: the window would be empty", "end")
-        bypass = q.names("bypass") if q.has("bypass") else ("critical",)
-        for severity in bypass:
-            if severity not in SEVERITIES:
-                q.fail(q.line("bypass"), f"{severity!r} is not one of {', '.join(SEVERITIES)}", "bypass")
-        kwargs["quiet_hours"] = QuietHours(start=start, end=end, bypass=bypass)
     return Channel(name=name, type=ctype, line=node.line, retry=retry, **kwargs)
 
 
 _RULE_COMMON = {"name", "kind", "severity", "description", "metric", "format", "channels",
-                "cooldown_minutes", "enabled", "escalation"}
+                "cooldown_minutes", "enabled"}
 _RULE_KEYS = {
     "change_vs_trailing_average": _RULE_COMMON | {"direction", "threshold_pct", "window_days", "min_history", "min_baseline"},
     "hourly_threshold": _RULE_COMMON | {"above"},
     "seasonal_zscore": _RULE_COMMON | {"direction", "sensitivity", "weeks", "min_history", "min_stddev_pct", "min_baseline"},
-    "target": _RULE_COMMON | {"period", "goal", "at_risk_below_pct"},
-    "trend": _RULE_COMMON | {"period", "periods", "min_decline_pct", "aggregate"},
 }
 
 
-def _rule(source: str, index: int, node: Marked, known_channels: dict[str, Channel],
-          policies: dict[str, EscalationPolicy]) -> Rule:
+def _rule(source: str, index: int, node: Marked, known_channels: dict[str, Channel]) -> Rule:
     path = f"rules[{index}]"
     probe = node.value if isinstance(node.value, dict) else {}
     kind_node = probe.get("kind")
@@ -369,7 +309,7 @@ def _rule(source: str, index: int, node: Marked, known_channels: dict[str, Chann
         s.require(key)
     name = s.str("name", pattern=_NAME, hint=" (lower_case letters, digits, _)")
     s.path = f"rules[{index}] ({name})"
-    metric_keys = {"table", "date_column", "value_column", "name"} | ({"hour_column"} if kind == "hourly_threshold" else set())
+    metric_keys = {"table", "date_column", "value_column"} | ({"hour_column"} if kind == "hourly_threshold" else set())
     m = s.section("metric", metric_keys)
     for key in ("table", "date_column", "value_column"):
         m.require(key)
@@ -381,15 +321,7 @@ def _rule(source: str, index: int, node: Marked, known_channels: dict[str, Chann
         date_column=m.str("date_column", **ident),
         value_column=m.str("value_column", **ident),
         hour_column=m.str("hour_column", **ident),
-        name=m.str("name", pattern=_NAME, hint=" (a metric name of dbt_project/models/semantic/metrics.yml)"),
     )
-    if metric.name:
-        from bizintel_dagster.alerts import metric_names
-
-        known = metric_names.catalog()
-        if metric.name not in known:
-            m.fail(m.line("name"), f"{metric.name!r} is not a metric of the metric layer ({metric_names.METRICS_YML.name})",
-                   "name")
     kwargs: dict[str, Any] = dict(
         name=name, kind=kind, metric=metric, line=node.line,
         severity=s.str("severity", choices=SEVERITIES),
@@ -398,15 +330,7 @@ def _rule(source: str, index: int, node: Marked, known_channels: dict[str, Chann
         channels=s.names("channels"),
         cooldown_minutes=s.num("cooldown_minutes", None, minimum=0, integer=True),
         enabled=s.bool("enabled", True),
-        escalation=s.str("escalation", pattern=_NAME, hint=" (a policy name)"),
     )
-    if kwargs["escalation"]:
-        if kwargs["escalation"] not in policies:
-            s.fail(s.line("escalation"), f"unknown escalation policy {kwargs['escalation']!r} "
-                   f"(defined: {', '.join(policies) or 'none'})", "escalation")
-        if kwargs["channels"]:
-            s.fail(s.line("channels"), "give 'channels' or 'escalation' (whose levels name the channels), not both",
-                   "channels")
     for channel in kwargs["channels"]:
         if channel not in known_channels:
             s.fail(s.line("channels"), f"unknown channel {channel!r} (defined: {', '.join(known_channels) or 'none'})",
@@ -427,20 +351,6 @@ def _rule(source: str, index: int, node: Marked, known_channels: dict[str, Chann
     elif kind == "hourly_threshold":
         s.require("above")
         kwargs["above"] = float(s.num("above", minimum=0))
-    elif kind == "target":
-        s.require("goal")
-        kwargs.update(
-            period=s.str("period", "month", choices=("week", "month")),
-            goal=float(s.num("goal", minimum=0, exclusive=True)),
-            at_risk_below_pct=float(s.num("at_risk_below_pct", 100.0, minimum=0, exclusive=True)),
-        )
-    elif kind == "trend":
-        kwargs.update(
-            period=s.str("period", "week", choices=PERIODS),
-            periods=s.num("periods", 3, minimum=2, integer=True),
-            min_decline_pct=float(s.num("min_decline_pct", 0.0, minimum=0)),
-            aggregate=s.str("aggregate", "avg", choices=AGGREGATES),
-        )
     else:
         weeks = s.num("weeks", 8, minimum=2, integer=True)
         kwargs.update(
@@ -456,47 +366,11 @@ def _rule(source: str, index: int, node: Marked, known_channels: dict[str, Chann
     return Rule(**kwargs)
 
 
-def _policies(source: str, node: Marked | None, channels: dict[str, Channel]) -> dict[str, EscalationPolicy]:
-    """``escalation_policies: {name: {levels: [{channels: [...], delay_minutes: N}, ...]}}``."""
-    if node is None or node.value is None:
-        return {}
-    if not isinstance(node.value, dict):
-        raise AlertConfigError(f"{source}:{node.line}: escalation_policies: expected a mapping of name -> policy")
-    out = {}
-    for name, policy_node in node.value.items():
-        path = f"escalation_policies.{name}"
-        if not _NAME.match(name):
-            raise AlertConfigError(f"{source}:{policy_node.line}: {path}: policy names are lower_case")
-        p = _Section(source, path, policy_node, {"levels"})
-        p.require("levels")
-        levels_node = p.items["levels"]
-        if not isinstance(levels_node.value, list) or not levels_node.value:
-            p.fail(levels_node.line, "expected a non-empty list of levels", "levels")
-        levels = []
-        for i, level_node in enumerate(levels_node.value):
-            lv = _Section(source, f"{path}.levels[{i}]", level_node, {"channels", "delay_minutes"})
-            lv.require("channels")
-            names = lv.names("channels")
-            for n in names:
-                if n not in channels:
-                    lv.fail(lv.line("channels"), f"unknown channel {n!r} (defined: {', '.join(channels) or 'none'})",
-                            "channels")
-            if i == 0 and lv.has("delay_minutes"):
-                lv.fail(lv.line("delay_minutes"), "the first level is notified when the alert is raised: no delay",
-                        "delay_minutes")
-            if i > 0:
-                lv.require("delay_minutes")
-            delay = float(lv.num("delay_minutes", 0.0, minimum=0, exclusive=i > 0))
-            levels.append(EscalationLevel(channels=names, delay_minutes=delay))
-        out[name] = EscalationPolicy(name=name, levels=tuple(levels), line=policy_node.line)
-    return out
-
-
 def parse(text: str, source: str = "<alerts config>") -> AlertConfig:
     root = compose(text, source, AlertConfigError)
     if root is None:
         raise AlertConfigError(f"{source}:1: the file is empty")
-    top = _Section(source, "", root, {"version", "settings", "channels", "escalation_policies", "asset_checks", "rules"})
+    top = _Section(source, "", root, {"version", "settings", "channels", "asset_checks", "rules"})
     top.path = "(top level)"
     top.require("version")
     if top.items["version"].value != 1:
@@ -510,8 +384,6 @@ def parse(text: str, source: str = "<alerts config>") -> AlertConfig:
             raise AlertConfigError(f"{source}:{ch_node.line}: channels: expected a mapping of name -> channel")
         for name, node in ch_node.value.items():
             channels[name] = _channel(source, name, node)
-
-    policies = _policies(source, top.items.get("escalation_policies"), channels)
 
     settings = top.section("settings", {"cooldown_minutes", "lookback_days", "default_channels"})
     default_channels = settings.names("default_channels") if settings else ()
@@ -529,7 +401,7 @@ def parse(text: str, source: str = "<alerts config>") -> AlertConfig:
         check_channels(default_channels, settings.line("default_channels"), "settings.default_channels")
 
     checks = CheckAlerts()
-    c = top.section("asset_checks", {"enabled", "severity", "channels", "cooldown_minutes", "escalation"})
+    c = top.section("asset_checks", {"enabled", "severity", "channels", "cooldown_minutes"})
     if c:
         sev = c.section("severity", {"blocking", "error", "warn"})
         checks = CheckAlerts(
@@ -539,11 +411,8 @@ def parse(text: str, source: str = "<alerts config>") -> AlertConfig:
             severity_warn=sev.str("warn", "medium", choices=SEVERITIES) if sev else "medium",
             channels=c.names("channels"),
             cooldown_minutes=c.num("cooldown_minutes", None, minimum=0, integer=True),
-            escalation=c.str("escalation", pattern=_NAME, hint=" (a policy name)"),
         )
         check_channels(checks.channels, c.line("channels"), "asset_checks.channels")
-        if checks.escalation and checks.escalation not in policies:
-            c.fail(c.line("escalation"), f"unknown escalation policy {checks.escalation!r}", "escalation")
 
     rules: list[Rule] = []
     rules_node = top.items.get("rules")
@@ -552,14 +421,13 @@ def parse(text: str, source: str = "<alerts config>") -> AlertConfig:
             raise AlertConfigError(f"{source}:{rules_node.line}: rules: expected a list of rules")
         seen: dict[str, int] = {}
         for i, node in enumerate(rules_node.value):
-            rule = _rule(source, i, node, channels, policies)
+            rule = _rule(source, i, node, channels)
             if rule.name in seen:
                 raise AlertConfigError(f"{source}:{node.line}: rules[{i}]: duplicate rule name {rule.name!r} (first on line {seen[rule.name]})")
             seen[rule.name] = node.line
             rules.append(rule)
     return AlertConfig(source=source, rules=tuple(rules), channels=channels, default_channels=default_channels,
-                       cooldown_minutes=cooldown, lookback_days=lookback, asset_checks=checks,
-                       escalation_policies=policies)
+                       cooldown_minutes=cooldown, lookback_days=lookback, asset_checks=checks)
 
 
 def load(path: Path | str) -> AlertConfig:

@@ -29,8 +29,8 @@ from typing import Any
 
 import duckdb
 
-from bizintel_dagster import money, settings
-from bizintel_dagster.alerts import lifecycle, metric_names, notify
+from bizintel_dagster import money
+from bizintel_dagster.alerts import channels as channel_mod
 from bizintel_dagster.alerts.config import AlertConfig, Rule
 from bizintel_dagster.alerts.evaluate import Breach, RuleOutcome, evaluate_rules
 
@@ -99,7 +99,6 @@ CHECK_RULE = "asset_check_failed"
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(DDL)
-    con.execute(lifecycle.DDL)
 
 
 def alert_id(rule_name: str, subject: str, period: str) -> str:
@@ -130,13 +129,6 @@ class Candidate:
     change_pct: float | None = None
     zscore: float | None = None
     threshold: float | None = None
-    escalation: str | None = None
-    observed_at: datetime | None = None
-
-
-def asset_url(asset_path: str) -> str:
-    """The asset's page in the Dagster UI (``kpis.kpi_daily`` or ``kpis/kpi_daily``)."""
-    return f"{settings.dagster_ui_url()}/assets/{asset_path.replace('.', '/')}"
 
 
 def format_value(value: float | None, fmt: str, currency: str) -> str:
@@ -155,23 +147,14 @@ def _title(rule: Rule) -> str:
     return rule.name.replace("_", " ").capitalize()
 
 
-def _kpi(rule: Rule) -> str:
-    """The KPI as the metric layer names it (label and metric name), else the column."""
-    if rule.metric.name:
-        return f"{metric_names.label(rule.metric.name)} (metric {rule.metric.name})"
-    return rule.metric.subject
-
-
 def candidate_from_breach(b: Breach, config: AlertConfig, currency: str) -> Candidate:
     r = b.rule
     fmt = lambda v: format_value(v, r.format, currency)  # noqa: E731
     subject = r.metric.subject
-    kpi = _kpi(r)
     figures: dict[str, Any] = {"value": fmt(b.observed)}
-    period_start = None
     if r.kind == "change_vs_trailing_average":
         word = "below" if r.direction == "drop" else "above"
-        message = (f"{_title(r)}: {kpi} on {b.period} was {fmt(b.observed)}, {abs(b.change_pct):.1f} % {word} "
+        message = (f"{_title(r)}: {subject} on {b.period} was {fmt(b.observed)}, {abs(b.change_pct):.1f} % {word} "
                    f"its {r.window_days}-day average of {fmt(b.baseline)} (threshold {r.threshold_pct:g} %).")
         figures.update({f"{r.window_days}-day average": fmt(b.baseline), "change": f"{b.change_pct:+.1f} %",
                         "threshold": f"{'-' if r.direction == 'drop' else '+'}{r.threshold_pct:g} %",
@@ -180,52 +163,29 @@ def candidate_from_breach(b: Breach, config: AlertConfig, currency: str) -> Cand
     elif r.kind == "seasonal_zscore":
         weekday = b.metric_date.strftime("%A")
         change = f" ({b.change_pct:+.1f} %)" if b.change_pct is not None else ""
-        message = (f"{_title(r)}: {kpi} on {b.period} ({weekday}) was {fmt(b.observed)} against a "
+        message = (f"{_title(r)}: {subject} on {b.period} ({weekday}) was {fmt(b.observed)} against a "
                    f"{weekday} baseline of {fmt(b.baseline)}{change}: z-score {b.zscore:+.2f} "
                    f"(sensitivity {r.sensitivity:g}, {b.history} previous {weekday}s).")
         figures.update({f"{weekday} baseline": fmt(b.baseline), "z-score": f"{b.zscore:+.2f}",
                         "change": f"{b.change_pct:+.1f} %" if b.change_pct is not None else "n/a",
                         "sensitivity": f"{r.sensitivity:g}", "history weeks": b.history})
         threshold = r.sensitivity
-    elif r.kind == "target":
-        days = (b.period_last - b.period_first).days + 1
-        message = (f"{_title(r)}: {kpi} for {r.period} {b.period} to date ({b.history} of {days} days, through "
-                   f"{b.metric_date}) is {fmt(b.observed)} against a pro-rata goal of {fmt(b.expected)} "
-                   f"(goal {fmt(r.goal)} for the {r.period}): projected {fmt(b.projected)}, {b.pace_pct:.1f} % of the "
-                   f"goal: at risk (below {r.at_risk_below_pct:g} %).")
-        figures.update({"to date": fmt(b.observed), "expected to date": fmt(b.expected), "goal": fmt(r.goal),
-                        "projected": fmt(b.projected), "pace": f"{b.pace_pct:.1f} % of goal", "status": "at risk"})
-        threshold, period_start = r.at_risk_below_pct, b.period_first
-    elif r.kind == "trend":
-        unit = r.period
-        value_word = "average" if r.aggregate == "avg" else "total"
-        message = (f"{_title(r)}: {kpi} declined {r.periods} {unit}s in a row: {unit} {value_word} "
-                   f"{fmt(b.observed)} for {b.period}, against {fmt(b.baseline)} {r.periods} {unit}s earlier "
-                   f"({b.change_pct:+.1f} %; each {unit} at least {r.min_decline_pct:g} % below the one before).")
-        figures.update({f"{r.periods} {unit}s earlier": fmt(b.baseline), "change": f"{b.change_pct:+.1f} %",
-                        f"{unit}s declining": r.periods})
-        threshold, period_start = r.min_decline_pct, b.period_first
     else:
-        message = (f"{_title(r)}: {kpi} was {fmt(b.observed)} in the hour starting {b.period} "
+        message = (f"{_title(r)}: {subject} was {fmt(b.observed)} in the hour starting {b.period} "
                    f"(threshold {fmt(r.above)} per hour).")
         figures.update({"threshold per hour": fmt(r.above)})
         threshold = r.above
     if r.description:
         message += f" {r.description}"
-    link = asset_url(r.metric.table)
-    if r.metric.name:
-        figures["metric"] = r.metric.name
-    figures["asset"] = link
-    message += f" Asset: {link}"
     return Candidate(
         alert_id=alert_id(r.name, subject, b.period), rule_name=r.name, rule_kind=r.kind, severity=r.severity,
         subject=subject, period=b.period, message=message, figures=figures,
-        channels=config.channels_for(r.channels, r.escalation),
+        channels=config.channels_for(r.channels),
         cooldown_minutes=config.cooldown_minutes if r.cooldown_minutes is None else r.cooldown_minutes,
-        period_start=(datetime.combine(period_start, datetime.min.time()) if period_start else b.observed_at),
-        metric_date=b.metric_date, observed=b.observed,
-        baseline=b.expected if r.kind == "target" else b.baseline, change_pct=b.change_pct,
-        zscore=b.zscore, threshold=threshold, escalation=r.escalation, observed_at=b.observed_at,
+        period_start=(datetime.strptime(b.period, "%Y-%m-%d %H:%M") if r.kind == "hourly_threshold"
+                      else datetime.combine(b.metric_date, datetime.min.time())),
+        metric_date=b.metric_date, observed=b.observed, baseline=b.baseline, change_pct=b.change_pct,
+        zscore=b.zscore, threshold=threshold,
     )
 
 
@@ -248,15 +208,12 @@ def candidate_from_check(failure: Mapping[str, Any], config: AlertConfig, now: d
                f"job {failure.get('job_name', '?')}). {failure.get('description') or ''}".strip())
     if details:
         message += f" [{details}]"
-    link = asset_url(str(failure["asset_key"])) + "?view=checks"
-    figures["asset"] = link
-    message += f" Asset: {link}"
     return Candidate(
         alert_id=alert_id(CHECK_RULE, subject, period), rule_name=CHECK_RULE, rule_kind="asset_check",
         severity=severity, subject=subject, period=period, message=message, figures=figures,
-        channels=config.channels_for(checks.channels, checks.escalation),
+        channels=config.channels_for(checks.channels),
         cooldown_minutes=config.cooldown_minutes if checks.cooldown_minutes is None else checks.cooldown_minutes,
-        period_start=_period_start(failure.get("partition"), now), escalation=checks.escalation,
+        period_start=_period_start(failure.get("partition"), now),
     )
 
 
@@ -279,8 +236,6 @@ class EvaluationSummary:
     new_alerts: list[str] = field(default_factory=list)
     suppressed: list[str] = field(default_factory=list)
     seen_again: list[str] = field(default_factory=list)
-    resolved: list[str] = field(default_factory=list)
-    escalated: list[tuple[str, int]] = field(default_factory=list)
     deliveries: dict[str, int] = field(default_factory=dict)  # status -> count, this run
 
     def as_metadata(self) -> dict[str, Any]:
@@ -292,8 +247,6 @@ class EvaluationSummary:
             "new_alerts": len(self.new_alerts),
             "suppressed_by_cooldown": len(self.suppressed),
             "already_recorded": len(self.seen_again),
-            "resolved": len(self.resolved),
-            "escalated": len(self.escalated),
             "deliveries": dict(self.deliveries),
         }
 
@@ -352,8 +305,9 @@ def _record(con, candidates: list[Candidate], run_id: str | None, now: datetime,
             if not c.channels:
                 continue
             notified.setdefault((c.rule_name, c.subject), []).append(c.period_start)
-            lifecycle.start(con, c.alert_id, c.rule_name, c.subject, c.observed_at, c.escalation, now)
-            lifecycle.queue(con, c.alert_id, c.channels, "alert", 1)
+            for channel in c.channels:
+                con.execute("insert into alerts.alert_deliveries values ($id, $channel, 'pending', 0, null, null, null)",
+                            {"id": c.alert_id, "channel": channel})
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -368,14 +322,76 @@ def _record_outcomes(con, outcomes: list[RuleOutcome], run_id: str | None, now: 
         con.executemany("insert into alerts.rule_evaluations values (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
-def _recovered(outcomes: list[RuleOutcome]) -> dict[str, list[tuple[datetime, str]]]:
-    out: dict[str, list[tuple[datetime, str]]] = {}
-    for o in outcomes:
-        hourly = o.rule.kind == "hourly_threshold"
-        if o.within_bounds:
-            out[o.rule.name] = [(p, p.strftime("%Y-%m-%d %H:%M") if hourly else p.date().isoformat())
-                                for p in o.within_bounds]
+def _open_deliveries(con) -> list[dict[str, Any]]:
+    rows = con.execute(
+        """select d.alert_id, d.channel, d.attempts, e.severity, e.rule_name, e.subject, e.period, e.message,
+                  e.figures
+           from alerts.alert_deliveries d join alerts.alert_events e using (alert_id)
+           where d.status in ('pending', 'failed')
+           order by e.first_seen_at, d.alert_id, d.channel""").fetchall()
+    out = []
+    for alert, channel, attempts, severity, rule, subject, period, message, figures in rows:
+        out.append({"alert_id": alert, "channel": channel, "attempts": attempts, "severity": severity,
+                    "rule_name": rule, "subject": subject, "period": period, "message": message,
+                    "figures": json.loads(figures) if figures else {}})
     return out
+
+
+def _deliver_all(config: AlertConfig, open_deliveries: list[dict[str, Any]], env, sleep,
+                 logger) -> list[tuple[dict[str, Any], channel_mod.DeliveryResult, datetime]]:
+    results = []
+    for item in open_deliveries:
+        channel = config.channels.get(item["channel"])
+        if channel is None:
+            result = channel_mod.DeliveryResult("failed", 0, f"channel {item['channel']!r} is no longer in the config")
+        else:
+            result = channel_mod.deliver(channel, item, env=env, sleep=sleep)
+        emit = logger.warning if result.status == "failed" else logger.info
+        emit(f"alert {item['alert_id']} ({item['severity']} {item['rule_name']} {item['period']}) "
+                          f"-> {item['channel']}: {result.status}"
+                          + (f" after {result.attempts} attempt(s): {result.error}" if result.error else ""))
+        results.append((item, result, datetime.now(timezone.utc)))
+    return results
+
+
+def _record_deliveries(con, results, run_id: str | None, summary: EvaluationSummary) -> None:
+    con.execute("begin transaction")
+    try:
+        touched = set()
+        for item, result, at in results:
+            summary.deliveries[result.status] = summary.deliveries.get(result.status, 0) + 1
+            con.execute(
+                """update alerts.alert_deliveries
+                   set status = $status, attempts = attempts + $attempts, last_error = $error,
+                       last_attempt_at = $at, sent_at = case when $status = 'sent' then $at else sent_at end
+                   where alert_id = $id and channel = $channel""",
+                {"status": result.status, "attempts": result.attempts, "error": result.error, "at": at,
+                 "id": item["alert_id"], "channel": item["channel"]})
+            con.execute("insert into alerts.alert_history values ($id, $at, $event, $channel, $detail, $run)",
+                        {"id": item["alert_id"], "at": at, "event": f"delivery_{result.status}",
+                         "channel": item["channel"],
+                         "detail": result.error or f"attempt(s): {result.attempts}", "run": run_id})
+            touched.add(item["alert_id"])
+        if touched:
+            # Alert status from its deliveries: any failed -> failed, any pending -> pending,
+            # any sent -> sent, else (all skipped: no channel configured) -> unrouted.
+            con.execute(
+                """update alerts.alert_events e set
+                       status = s.status,
+                       notified_at = coalesce(e.notified_at, s.first_sent)
+                   from (select alert_id,
+                                case when bool_or(status = 'failed') then 'failed'
+                                     when bool_or(status = 'pending') then 'pending'
+                                     when bool_or(status = 'sent') then 'sent'
+                                     else 'unrouted' end as status,
+                                min(sent_at) as first_sent
+                         from alerts.alert_deliveries where alert_id in (select unnest($ids)) group by alert_id) s
+                   where e.alert_id = s.alert_id""",
+                {"ids": sorted(touched)})
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
 
 
 def run_evaluation(
@@ -411,37 +427,10 @@ def run_evaluation(
             candidates += [candidate_from_check(f, config, now) for f in check_failures]
         _record_outcomes(con, summary.outcomes, run_id, now)
         _record(con, candidates, run_id, now, summary)
-        summary.resolved, summary.escalated = lifecycle.in_transaction(con, lambda: (
-            lifecycle.resolve_recovered(con, _recovered(summary.outcomes), now, run_id),
-            lifecycle.escalate_due(con, config, now, run_id)))
-    summary.deliveries = notify.dispatch(connect, config, now=now, timezone_name=timezone_name, env=env,
-                                         sleep=sleep or time.sleep, run_id=run_id, logger=logger)
+        open_deliveries = _open_deliveries(con)
+    results = _deliver_all(config, open_deliveries, env, sleep or time.sleep, logger)
+    if results:
+        with connect() as con:
+            _record_deliveries(con, results, run_id, summary)
     logger.info(f"alert evaluation: {summary.as_metadata()}")
     return summary
-
-
-@dataclass
-class DueSummary:
-    escalated: list[tuple[str, int]]
-    deliveries: dict[str, int]
-
-    def describe(self) -> str:
-        climbed = ", ".join(f"{a[:10]} -> L{level}" for a, level in self.escalated) or "none"
-        sent = ", ".join(f"{n} {status}" for status, n in sorted(self.deliveries.items())) or "none"
-        return f"escalated: {climbed}; deliveries: {sent}"
-
-
-def process_due(connect: Callable[[], Any], config: AlertConfig, *, timezone_name: str = "UTC",
-                env: Mapping[str, str] | None = None, sleep: Callable[[float], None] | None = None,
-                now: datetime | None = None, logger=None) -> DueSummary:
-    """What time alone makes due, without evaluating rules: escalations whose delay
-    passed, snoozes that ended, digests whose quiet hours ended, deliveries to retry.
-    Run by ``alert_escalation_sensor`` on every tick; everything it needs is in the
-    warehouse, so a restarted daemon picks up exactly where the last tick stopped."""
-    now = now or datetime.now(timezone.utc)
-    with connect() as con:
-        ensure_schema(con)
-        escalated = lifecycle.in_transaction(con, lambda: lifecycle.escalate_due(con, config, now))
-    deliveries = notify.dispatch(connect, config, now=now, timezone_name=timezone_name, env=env,
-                                 sleep=sleep or time.sleep, logger=logger)
-    return DueSummary(escalated, deliveries)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import duckdb
 
@@ -29,20 +29,6 @@ class Breach:
     change_pct: float | None = None
     zscore: float | None = None
     history: int | None = None
-    # target: the period-to-date goal (pro rata), projection and pace; trend: the run's first value
-    expected: float | None = None
-    projected: float | None = None
-    pace_pct: float | None = None
-    period_first: date | None = None
-    period_last: date | None = None
-
-    @property
-    def observed_at(self) -> datetime:
-        """When the breaching data point is (business-local): a later point within
-        bounds resolves the alert."""
-        if self.rule.kind == "hourly_threshold":
-            return datetime.strptime(self.period, "%Y-%m-%d %H:%M")
-        return datetime.combine(self.metric_date, datetime.min.time())
 
 
 @dataclass
@@ -52,8 +38,6 @@ class RuleOutcome:
     reason: str = ""
     window: tuple[date, date] | None = None
     breaches: list[Breach] = field(default_factory=list)
-    # points of the window that were evaluated and within bounds (business-local)
-    within_bounds: list[datetime] = field(default_factory=list)
 
 
 def _relation(table: str) -> str:
@@ -94,14 +78,13 @@ def _window(con, rule: Rule, start: date | None, end: date | None, lookback_days
     return (start or stop - timedelta(days=lookback_days - 1)), stop
 
 
-def _daily_values_sql(rule: Rule, aggregate: str = "avg") -> str:
-    """The metric per day (averaged when a table has several rows a day, summed
-    for a target's period total) from the start of the history the baseline
-    needs to the end of the window."""
+def _daily_values_sql(rule: Rule) -> str:
+    """The metric per day (averaged when a table has several rows a day) from
+    the start of the history the baseline needs to the end of the window."""
     m = rule.metric
     day = f"cast({quote_identifier(m.date_column)} as date)"
     return f"""
-            select {day} as metric_date, {aggregate}(cast({quote_identifier(m.value_column)} as double)) as value
+            select {day} as metric_date, avg(cast({quote_identifier(m.value_column)} as double)) as value
             from {_relation(m.table)}
             where {day} between $history_start and $end
             group by 1
@@ -128,8 +111,8 @@ def _trailing_sql(rule: Rule) -> tuple[str, int]:
               and value is not null and baseline is not null and baseline <> 0
               and abs(baseline) >= $min_baseline and history >= $min_history
         )
-        select metric_date, value, baseline, change_pct, null as zscore, history, ({comparison}) as breached
-        from changes
+        select metric_date, value, baseline, change_pct, null as zscore, history
+        from changes where {comparison}
         order by metric_date"""
     return sql, int(rule.window_days)
 
@@ -159,8 +142,8 @@ def _zscore_sql(rule: Rule) -> tuple[str, int]:
               and abs(baseline) >= $min_baseline
               and greatest(coalesce(stddev, 0), abs(baseline) * $min_stddev_pct / 100.0) > 0
         )
-        select metric_date, value, baseline, change_pct, zscore, history, ({comparison}) as breached
-        from z
+        select metric_date, value, baseline, change_pct, zscore, history
+        from z where {comparison}
         order by metric_date"""
     return sql, days
 
@@ -172,99 +155,12 @@ def _hourly_sql(rule: Rule, hour_type: str) -> str:
     return f"""
         select cast({quote_identifier(m.date_column)} as date) as metric_date,
                strftime({local}, '%Y-%m-%d %H:%M') as period,
-               sum(cast({quote_identifier(m.value_column)} as double)) as value,
-               sum(cast({quote_identifier(m.value_column)} as double)) > $above as breached
+               sum(cast({quote_identifier(m.value_column)} as double)) as value
         from {_relation(m.table)}
         where cast({quote_identifier(m.date_column)} as date) between $start and $end
         group by all
+        having sum(cast({quote_identifier(m.value_column)} as double)) > $above
         order by 1, 2"""
-
-
-def _target_sql(rule: Rule) -> str:
-    """Period to date against the goal: the sum so far, the goal pro rata for the
-    days elapsed, the projection at the pace so far (sum / elapsed days x days
-    in the period) and the pace as % of the goal. At risk below at_risk_below_pct."""
-    unit = rule.period  # validated: week | month
-    return f"""
-        with src as ({_daily_values_sql(rule, aggregate="sum")}),
-        scored as (
-            select metric_date, date_trunc('{unit}', metric_date) as period_start,
-                   sum(value) over (partition by date_trunc('{unit}', metric_date) order by metric_date
-                                    rows between unbounded preceding and current row) as to_date,
-                   datediff('day', date_trunc('{unit}', metric_date), metric_date) + 1 as elapsed,
-                   datediff('day', date_trunc('{unit}', metric_date),
-                            date_trunc('{unit}', metric_date) + interval 1 {unit}) as period_days
-            from src
-        ),
-        paced as (
-            select *, $goal * elapsed / period_days as expected, to_date / elapsed * period_days as projected
-            from scored where metric_date between $start and $end and to_date is not null
-        )
-        select metric_date, cast(period_start as date) as period_start, to_date, expected, projected,
-               100.0 * projected / $goal as pace_pct, elapsed, period_days,
-               100.0 * projected / $goal < $at_risk_below_pct as breached
-        from paced order by metric_date"""
-
-
-def _trend_sql(rule: Rule) -> str:
-    """Complete periods (day / week / month) of the metric, each compared with the
-    one before; a breach when each of the last ``periods`` periods declined by
-    more than min_decline_pct."""
-    unit, n = rule.period, int(rule.periods)
-    return f"""
-        with src as ({_daily_values_sql(rule)}),
-        per_period as (
-            select cast(date_trunc('{unit}', metric_date) as date) as period_start, {rule.aggregate}(value) as value
-            from src group by 1
-        ),
-        complete as (
-            select *, cast(period_start + interval 1 {unit} - interval 1 day as date) as period_end
-            from per_period
-            where cast(period_start + interval 1 {unit} - interval 1 day as date) <= (select max(metric_date) from src)
-        ),
-        steps as (
-            select *, lag(value) over (order by period_start) as previous,
-                   lag(value, {n}) over (order by period_start) as run_start_value,
-                   lag(period_start, {n}) over (order by period_start) as run_start
-            from complete
-        ),
-        declines as (
-            select *, coalesce(previous is not null and value < previous * (1 - $min_decline_pct / 100.0), false) as declined
-            from steps
-        ),
-        runs as (
-            select *, sum(cast(declined as integer)) over (order by period_start rows between {n - 1} preceding and current row)
-                      as declines_in_row
-            from declines
-        )
-        select period_end, period_start, value, run_start_value, run_start,
-               100.0 * (value - run_start_value) / nullif(abs(run_start_value), 0) as change_pct,
-               declines_in_row = {n} as breached
-        from runs where period_end between $start and $end and previous is not null
-        order by period_start"""
-
-
-def _history_days(rule: Rule) -> int:
-    """Days before the window the target and trend queries need."""
-    if rule.kind == "target":
-        return 31 if rule.period == "month" else 7
-    length = {"day": 1, "week": 7, "month": 31}[rule.period]
-    return length * (int(rule.periods) + 2)
-
-
-def period_label(rule: Rule, first: date, last: date) -> str:
-    if rule.period == "month":
-        return first.strftime("%Y-%m")
-    if rule.period == "week":
-        return f"week {first.isoformat()}..{last.isoformat()}"
-    return first.isoformat()
-
-
-def daily_values(con, rule: Rule, start: date, end: date) -> list[tuple[date, float]]:
-    """The metric per day as the rules read it (for the proof that it equals the
-    metric layer's daily values)."""
-    sql = f"select metric_date, value from ({_daily_values_sql(rule)}) order by 1"
-    return con.execute(sql, {"history_start": start, "end": end}).fetchall()
 
 
 def evaluate_rule(con, rule: Rule, tables: dict[str, dict[str, str]], *, start: date | None,
@@ -277,7 +173,6 @@ def evaluate_rule(con, rule: Rule, tables: dict[str, dict[str, str]], *, start: 
         return RuleOutcome(rule, "skipped", f"{rule.metric.table} has no rows")
     first, last = window
     params: dict = {"start": first, "end": last}
-    midnight = lambda d: datetime.combine(d, datetime.min.time())  # noqa: E731
     if rule.kind == "hourly_threshold":
         hour_type = tables[rule.metric.table][rule.metric.hour_column]
         sql = _hourly_sql(rule, hour_type)
@@ -285,33 +180,7 @@ def evaluate_rule(con, rule: Rule, tables: dict[str, dict[str, str]], *, start: 
         if "TIME ZONE" in hour_type.upper():
             params["tz"] = timezone
         rows = con.execute(sql, params).fetchall()
-        breaches = [Breach(rule, d, period, value) for d, period, value, hit in rows if hit]
-        ok = [datetime.strptime(period, "%Y-%m-%d %H:%M") for d, period, value, hit in rows if not hit]
-    elif rule.kind == "target":
-        params.update(history_start=first - timedelta(days=_history_days(rule)), goal=rule.goal,
-                      at_risk_below_pct=rule.at_risk_below_pct)
-        rows = con.execute(_target_sql(rule), params).fetchall()
-        breaches, ok = [], []
-        for d, period_start, to_date, expected, projected, pace, elapsed, period_days, hit in rows:
-            if not hit:
-                ok.append(midnight(d))
-                continue
-            period_end = period_start + timedelta(days=int(period_days) - 1)
-            breaches.append(Breach(rule, d, period_label(rule, period_start, period_end), to_date,
-                                   expected=expected, projected=projected, pace_pct=pace,
-                                   history=int(elapsed), period_first=period_start, period_last=period_end))
-    elif rule.kind == "trend":
-        params.update(history_start=first - timedelta(days=_history_days(rule)),
-                      min_decline_pct=rule.min_decline_pct)
-        rows = con.execute(_trend_sql(rule), params).fetchall()
-        breaches, ok = [], []
-        for period_end, period_start, value, run_start_value, run_start, change, hit in rows:
-            if not hit:
-                ok.append(midnight(period_end))
-                continue
-            breaches.append(Breach(rule, period_end, period_label(rule, period_start, period_end), value,
-                                   baseline=run_start_value, change_pct=change, history=int(rule.periods),
-                                   period_first=period_start, period_last=period_end))
+        breaches = [Breach(rule, d, period, value) for d, period, value in rows]
     else:
         if rule.kind == "change_vs_trailing_average":
             sql, history_days = _trailing_sql(rule)
@@ -324,10 +193,9 @@ def evaluate_rule(con, rule: Rule, tables: dict[str, dict[str, str]], *, start: 
         rows = con.execute(sql, params).fetchall()
         breaches = [
             Breach(rule, d, d.isoformat(), value, baseline, change, z, int(history))
-            for d, value, baseline, change, z, history, hit in rows if hit
+            for d, value, baseline, change, z, history in rows
         ]
-        ok = [midnight(d) for d, *_, hit in rows if not hit]
-    return RuleOutcome(rule, "breached" if breaches else "ok", "", window, breaches, ok)
+    return RuleOutcome(rule, "breached" if breaches else "ok", "", window, breaches)
 
 
 def evaluate_rules(con, config: AlertConfig, *, start: date | None = None, end: date | None = None,

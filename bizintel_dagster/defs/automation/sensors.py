@@ -15,13 +15,6 @@ backfill policy); late days are requested separately, tagged ``late``.
 ``kpi_alert_sensor`` — materializations of ``kpis/kpi_daily`` → one
 ``alert_evaluation_job`` run over the materialized dates.
 
-``alert_escalation_sensor`` — on every tick, what time alone makes due:
-escalations whose delay passed, snoozes that ended, quiet-hours digests, and
-deliveries to retry (``alerts.engine.process_due``). It writes the warehouse
-itself, in short transactions: escalation timing should not queue behind a
-pipeline run. While a run holds the warehouse the tick skips; the next one
-catches up, since all the state is in ``alerts.*``.
-
 ``asset_check_alert_sensor`` — finished runs (success or failure) with failed
 asset-check evaluations → an ``alert_evaluation_job`` run that records and
 notifies them. A failed non-blocking check does not fail its run, so a run-
@@ -209,30 +202,6 @@ def kpi_alert_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
                                     tags={TRIGGER_TAG: "kpis_materialized"})],
         cursor=str(last),
     )
-
-
-@dg.sensor(
-    name="alert_escalation_sensor",
-    minimum_interval_seconds=settings.sensor_interval_seconds(),
-    default_status=default_status(),
-    description="Escalates unacknowledged alerts, sends quiet-hours digests and retries deliveries, from alerts.*.",
-)
-def alert_escalation_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
-    from bizintel_dagster import policies, warehouse
-    from bizintel_dagster.alerts import config as alert_config
-    from bizintel_dagster.alerts import engine
-
-    rules = alert_config.load(settings.alerts_config_path())
-    if not settings.warehouse_path().exists():
-        return dg.SkipReason("no warehouse yet")
-    try:
-        done = engine.process_due(warehouse.connect, rules,
-                                  timezone_name=settings.timezone(), logger=context.log)
-    except Exception as exc:
-        if policies.is_transient(exc):
-            return dg.SkipReason(f"warehouse busy, the next tick catches up: {str(exc)[:200]}")
-        raise
-    return dg.SkipReason(done.describe())
 
 
 def _check_partition(evaluation, run: dg.DagsterRun | None) -> str | None:
