@@ -62,7 +62,7 @@ ACCURACY_COLUMNS = ["metric", "model", "horizons", "n_points", "n_origins", "mae
 @dataclass(frozen=True)
 class MetricSpec:
     metric: str  # name in the forecast tables
-    source_metric: str  # the semantic layer's metric (metrics.yml) the daily series is read from
+    column: str  # column of kpis.kpi_daily
     unit: str
     decimals: int = 0
     non_negative: bool = True

@@ -48,22 +48,20 @@ DDL = {
 
 
 def read_history(con, specs: list[MetricSpec], exclude_day: date | None = None) -> dict[str, pd.Series] | None:
-    """Each metric's daily series from the semantic layer (``spec.source_metric``
-    by ``metric_time__day``), days with landing data only (metric
-    ``days_with_data``: a day without data is missing, not zero). ``exclude_day``:
-    today's partition, still incomplete. None without kpis.kpi_daily."""
+    """Each metric's daily series from kpis.kpi_daily (days with landing data
+    only: a day without data is missing, not zero). ``exclude_day``: today's
+    partition, still incomplete. None without the table."""
     exists = con.execute(
         "select count(*) from information_schema.tables where table_schema = 'kpis' and table_name = 'kpi_daily'"
     ).fetchall()[0][0]
     if not exists:
         return None
-    from bizintel_dagster import metrics  # MetricFlow: imported by the forecast step only
-
-    names = [spec.source_metric for spec in specs]
-    found = [r for r in metrics.rows(metrics.engine(connection=con), [*names, "days_with_data"], ["metric_time__day"])
-             if r["days_with_data"] and r["metric_time__day"] != exclude_day]
-    days = [r["metric_time__day"] for r in found]
-    return {spec.metric: as_series(days, [r[spec.source_metric] for r in found]) for spec in specs}
+    columns = ", ".join(spec.column for spec in specs)
+    frame = con.execute(
+        f"select metric_date, {columns} from kpis.kpi_daily where has_data and metric_date is distinct from ? order by 1",
+        [exclude_day],
+    ).df()
+    return {spec.metric: as_series(frame["metric_date"], frame[spec.column]) for spec in specs}
 
 
 def _finite(value):

@@ -17,7 +17,7 @@ from bizintel_dagster.forecasting.pipeline import MetricSpec, forecast_metric
 
 WEEK = np.array([10.0, 12.0, 11.0, 13.0, 20.0, 30.0, 25.0])  # Mon..Sun
 START = pd.Timestamp("2026-01-05")  # a Monday
-SPEC = MetricSpec("revenue", "revenue", "ZAR minor units")
+SPEC = MetricSpec("revenue", "revenue_total_minor", "ZAR minor units")
 
 
 def weekly(days: int, trend: float = 0.0, noise: float = 0.0, seed: int = 0, start=START) -> pd.Series:
@@ -180,10 +180,10 @@ def test_a_missing_week_is_reported_and_not_filled_with_zeros():
 
 def test_forecast_tables_round_trip_through_duckdb():
     ok = forecast_metric(weekly(60, trend=1.0, noise=4, seed=9), SPEC)
-    short = forecast_metric(weekly(5), MetricSpec("dau", "active_users", "users", 1))
+    short = forecast_metric(weekly(5), MetricSpec("dau", "dau", "users", 1))
     con = duckdb.connect()
     generated = pd.Timestamp("2026-03-01T02:00:00Z").to_pydatetime()
-    counts = store.write_tables(con, [(ok, SPEC), (short, MetricSpec("dau", "active_users", "users", 1))], generated)
+    counts = store.write_tables(con, [(ok, SPEC), (short, MetricSpec("dau", "dau", "users", 1))], generated)
     assert counts["daily_forecasts"] == 180 and counts["forecast_status"] == 2
     status = dict(con.execute("select metric, status from forecasts.forecast_status").fetchall())
     assert status == {"revenue": "ok", "dau": "insufficient_history"}
@@ -203,30 +203,15 @@ def test_a_constant_series_is_forecast_without_error():
     assert not result.beats_naive.passed and "undefined" in result.beats_naive.message
 
 
-def test_history_is_the_metric_layer_series_without_today_and_days_without_data():
-    """The series are the semantic layer's metrics by day (active_users: distinct
-    active users, abuse flags not counted), on the days kpis.kpi_daily has data."""
+def test_history_leaves_out_today_and_days_without_data():
     con = duckdb.connect()
-    con.execute("create schema kpis; create table kpis.kpi_daily (metric_date date, has_data boolean)")
-    con.execute("insert into kpis.kpi_daily values ('2026-06-01', true), ('2026-06-02', false), ('2026-06-03', true), "
-                "('2026-06-04', true)")
-    con.execute("create schema enriched; create table enriched.enriched_app_events "
-                "(partition_date date, event_id varchar, user_key varchar, event_type varchar)")
-    con.execute("""insert into enriched.enriched_app_events values
-        ('2026-06-01', 'e1', 'u1', 'session_start'), ('2026-06-01', 'e2', 'u1', 'purchase'),
-        ('2026-06-01', 'e3', 'u2', 'product_view'), ('2026-06-01', 'e4', 'u3', 'abuse_flag'),
-        ('2026-06-02', 'e5', 'u1', 'session_start'), ('2026-06-03', 'e6', 'u2', 'session_start'),
-        ('2026-06-04', 'e7', 'u3', 'session_start')""")
-    con.execute("create schema fused; create table fused.fct_revenue (partition_date date, revenue_id varchar, "
-                "user_key varchar, account_id varchar, amount_reporting_minor bigint)")
-    con.execute("insert into fused.fct_revenue values ('2026-06-01', 'r1', 'u1', null, 500), "
-                "('2026-06-01', 'r2', null, 'a1', 1000), ('2026-06-03', 'r3', 'u2', null, 250)")
-    dau, revenue = MetricSpec("dau", "active_users", "users"), MetricSpec("revenue", "revenue", "ZAR minor units")
-    history = store.read_history(con, [dau, revenue], exclude_day=pd.Timestamp("2026-06-04").date())
-    day1, day3 = pd.Timestamp("2026-06-01"), pd.Timestamp("2026-06-03")
-    assert history["dau"].to_dict() == {day1: 2.0, day3: 1.0}
-    assert history["revenue"].to_dict() == {day1: 1500.0, day3: 250.0}
-    assert store.read_history(duckdb.connect(), [dau]) is None
+    con.execute("create schema kpis; create table kpis.kpi_daily (metric_date date, has_data boolean, dau bigint)")
+    con.execute("insert into kpis.kpi_daily values ('2026-06-01', true, 5), ('2026-06-02', false, 0), "
+                "('2026-06-03', true, 7)")
+    spec = MetricSpec("dau", "dau", "users")
+    history = store.read_history(con, [spec], exclude_day=pd.Timestamp("2026-06-03").date())
+    assert history["dau"].to_dict() == {pd.Timestamp("2026-06-01"): 5.0}
+    assert store.read_history(duckdb.connect(), [spec]) is None
 
 
 # --- publishing: never worse than naive, never outside its own interval (issue 13) ----------

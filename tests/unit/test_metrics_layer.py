@@ -65,18 +65,6 @@ def _revenue(events: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-NO_DATA_DAY = date(2026, 6, 26)  # a kpi_daily row without landing lines (has_data false)
-
-
-def _kpi_daily(events: pd.DataFrame) -> pd.DataFrame:
-    """kpis.kpi_daily's day-grain columns the per-day metrics read: DAU of each day
-    (0 on the day without activity), one day without landing data."""
-    days = [FIRST + timedelta(days=i) for i in range((LAST - FIRST).days + 1)]
-    dau = _active(events).groupby("partition_date").user_key.nunique()
-    return pd.DataFrame({"metric_date": days, "has_data": [d != NO_DATA_DAY for d in days],
-                         "dau": [int(dau.get(d, 0)) if d != NO_DATA_DAY else 0 for d in days]})
-
-
 @pytest.fixture(scope="module")
 def layer(tmp_path_factory):
     """A MetricFlow engine over a temp copy holding the tables the tested metrics read."""
@@ -101,12 +89,10 @@ def layer(tmp_path_factory):
         con.execute("create table enriched.enriched_app_events as select * from events")
         con.execute("create table fused.fct_revenue as select * from revenue")
         con.execute("create table subscriptions.mrr_account_monthly as select * from mrr")
-        kpi_daily = _kpi_daily(events)  # noqa: F841 - read by the SQL below
-        con.execute("create table kpis.kpi_daily as select * from kpi_daily")
         con.execute("""create table kpis.metricflow_time_spine as
             select cast(unnest(generate_series(date '2026-01-01', date '2026-12-31', interval 1 day)) as date) as date_day""")
     engine = metrics.engine(analytics=path)
-    return {"engine": engine, "events": events, "revenue": revenue, "mrr": mrr, "kpi_daily": kpi_daily}
+    return {"engine": engine, "events": events, "revenue": revenue, "mrr": mrr}
 
 
 def _query(engine, metric_names, group_by, start=FIRST, end=LAST) -> pd.DataFrame:
@@ -186,22 +172,6 @@ def test_ratio_on_a_day_with_no_active_user_is_undefined(layer):
     for day, users in active.groupby("partition_date").user_key.nunique().items():
         payers = purchases[purchases.partition_date == day].user_key.nunique()
         assert got.loc[day, "payer_rate"] == pytest.approx(payers / users)
-
-
-def test_per_day_grain_dau_mean_is_its_own_metric_over_days_with_data(layer):
-    """dau_mean (the report's "mean of days") averages each day's DAU over the
-    days with data, the zero-activity day included; active_users counts distinct
-    users of the week: two metrics, two names."""
-    got = _query(layer["engine"], ["dau_mean", "dau_peak", "days_with_data", "active_users"], ["metric_time__week"])
-    days = layer["kpi_daily"][layer["kpi_daily"].has_data].assign(week=lambda f: f.metric_date.map(_week))
-    boundary_week = date(2026, 6, 29)
-    assert NO_ACTIVITY_DAY in set(days.metric_date) and _week(NO_ACTIVITY_DAY) == boundary_week
-    for week, rows in days.groupby("week"):
-        assert got.loc[week, "dau_mean"] == pytest.approx(rows.dau.mean()), week
-        assert got.loc[week, "dau_peak"] == rows.dau.max()
-        assert got.loc[week, "days_with_data"] == len(rows)
-    assert got.loc[_week(NO_DATA_DAY), "days_with_data"] == 7 - 1 - (FIRST - _week(FIRST)).days
-    assert got.loc[boundary_week, "dau_mean"] < got.loc[boundary_week, "active_users"]
 
 
 def test_cumulative_wau_and_mau_are_distinct_users_of_the_rolling_window(layer):

@@ -1,7 +1,6 @@
 """Revenue and DAU forecasts, 90 days ahead, with measured accuracy.
 
-One step (``forecasts``) reads the daily series of the semantic layer's metrics
-``revenue`` and ``active_users`` (days with data in ``kpis.kpi_daily``), backtests and fits the
+One step (``forecasts``) reads all of ``kpis.kpi_daily``, backtests and fits the
 models, writes four tables in one transaction and evaluates the accuracy checks
 (warnings, not blocking). Method (``bizintel_dagster/forecasting``):
 
@@ -61,21 +60,19 @@ DAILY_FORECASTS = dg.AssetKey(["forecasts", "daily_forecasts"])
 BACKTEST = dg.AssetKey(["forecasts", "backtest"])
 ACCURACY = dg.AssetKey(["forecasts", "forecast_accuracy"])
 STATUS = dg.AssetKey(["forecasts", "forecast_status"])
-# the relations the metrics revenue and active_users are defined on (semantic_models.yml)
-METRIC_SOURCES = [dg.AssetKey(["fused", "fct_revenue"]), dg.AssetKey(["enriched", "enriched_app_events"])]
 
 
 def metric_specs() -> list[MetricSpec]:
     currency = settings.get("BIZINTEL_REPORTING_CURRENCY")
     return [
-        MetricSpec("revenue", "revenue", f"{currency} minor units", decimals=0),
-        MetricSpec("dau", "active_users", "users", decimals=1),
+        MetricSpec("revenue", "revenue_total_minor", f"{currency} minor units", decimals=0),
+        MetricSpec("dau", "dau", "users", decimals=1),
     ]
 
 
 def _specs() -> list[dg.AssetSpec]:
     # built in functions: module-level lists of specs would be loaded as definitions of their own
-    common = {"deps": [KPI_DAILY, *METRIC_SOURCES], "group_name": "forecasts", "freshness_policy": freshness_policy_for_group("forecasts"), "owners": OWNERS}
+    common = {"deps": [KPI_DAILY], "group_name": "forecasts", "freshness_policy": freshness_policy_for_group("forecasts"), "owners": OWNERS}
     return [
         dg.AssetSpec(
             DAILY_FORECASTS, kinds={"duckdb", "scikit-learn"}, **common,
