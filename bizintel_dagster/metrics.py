@@ -10,12 +10,6 @@ against the analysts' copy, through MetricFlow's Python API.
 The metric definitions are read from dbt's semantic manifest (dbt_project/target/
 semantic_manifest.json, written by `bizintel prepare`); the data from the
 analysts' copy, opened read-only, so a query never touches the pipeline's warehouse.
-
-Inside the pipeline the reports (and forecasts) read the same metrics from the
-working warehouse through ``engine(connection=con)`` and ``rows(...)``: the
-connection the step already holds (DuckDB refuses a second connection to the
-same file with another configuration in one process), so no figure shown to a
-person is computed outside the semantic layer.
 """
 
 from __future__ import annotations
@@ -23,8 +17,6 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
-import decimal
-import functools
 import json
 import sys
 from pathlib import Path
@@ -60,20 +52,15 @@ def _unqualified(manifest: dict) -> dict:
 
 
 class ReadOnlyDuckDbClient:
-    """MetricFlow's SqlClient over one DuckDB connection: opened read-only on
-    ``path``, or ``connection``, borrowed from the caller (who closes it)."""
+    """MetricFlow's SqlClient over one read-only DuckDB connection."""
 
-    def __init__(self, path: Path | None = None, connection: duckdb.DuckDBPyConnection | None = None):
+    def __init__(self, path: Path):
         from metricflow.protocols.sql_client import SqlEngine
         from metricflow.sql.render.duckdb_renderer import DuckDbSqlPlanRenderer
 
-        self._owned = connection is None
-        if connection is not None:
-            self._con = connection
-        elif path is None or not path.exists():
+        if not path.exists():
             raise SystemExit(f"no analysts' copy at {path}: run `bizintel run` (or `bizintel publish`) first")
-        else:
-            self._con = duckdb.connect(str(path), read_only=True, config=settings.duckdb_config())
+        self._con = duckdb.connect(str(path), read_only=True, config=settings.duckdb_config())
         self.sql_engine_type = SqlEngine.DUCKDB
         self.sql_plan_renderer = DuckDbSqlPlanRenderer()
 
@@ -91,8 +78,7 @@ class ReadOnlyDuckDbClient:
         self._con.execute(f"explain {stmt}", self._params(sql_bind_parameter_set))
 
     def close(self) -> None:
-        if self._owned:
-            self._con.close()
+        self._con.close()
 
     def render_bind_parameter_key(self, bind_parameter_key: str) -> str:
         return f"${bind_parameter_key}"
@@ -104,62 +90,20 @@ class ReadOnlyDuckDbClient:
         return dict(parameter_set.param_dict)
 
 
-class NoSemanticManifest(RuntimeError):
-    pass
-
-
-@functools.lru_cache(maxsize=2)
-def _lookup(manifest_path: Path, mtime_ns: int):
-    """Parsed once per process and manifest version: the report assets of one run
-    share it (parsing and indexing the manifest is most of an engine's start)."""
+def engine(analytics: Path | None = None, manifest_path: Path | None = None) -> MetricFlowEngine:
+    from metricflow.engine.metricflow_engine import MetricFlowEngine
     from metricflow_semantics.model.dbt_manifest_parser import parse_manifest_from_dbt_generated_manifest
     from metricflow_semantics.model.semantic_manifest_lookup import SemanticManifestLookup
 
-    manifest = _unqualified(json.loads(manifest_path.read_text()))
-    semantic_manifest = parse_manifest_from_dbt_generated_manifest(manifest_json_string=json.dumps(manifest))
-    return SemanticManifestLookup(semantic_manifest)
-
-
-def engine(analytics: Path | None = None, manifest_path: Path | None = None,
-           connection: duckdb.DuckDBPyConnection | None = None) -> MetricFlowEngine:
-    """MetricFlow over the analysts' copy (default), another DuckDB file
-    (``analytics``, opened read-only) or an open ``connection`` (borrowed)."""
-    from metricflow.engine.metricflow_engine import MetricFlowEngine
-
     manifest_path = manifest_path or semantic_manifest_path()
     if not manifest_path.exists():
-        raise NoSemanticManifest(f"no semantic manifest at {manifest_path}: run `bizintel prepare` first")
-    client = (ReadOnlyDuckDbClient(connection=connection) if connection is not None
-              else ReadOnlyDuckDbClient(analytics or settings.analytics_path()))
+        raise SystemExit(f"no semantic manifest at {manifest_path}: run `bizintel prepare` first")
+    manifest = _unqualified(json.loads(manifest_path.read_text()))
+    semantic_manifest = parse_manifest_from_dbt_generated_manifest(manifest_json_string=json.dumps(manifest))
     return MetricFlowEngine(
-        semantic_manifest_lookup=_lookup(manifest_path.resolve(), manifest_path.stat().st_mtime_ns),
-        sql_client=client,
+        semantic_manifest_lookup=SemanticManifestLookup(semantic_manifest),
+        sql_client=ReadOnlyDuckDbClient(analytics or settings.analytics_path()),
     )
-
-
-def _plain(value):
-    """DuckDB's DECIMAL / HUGEINT sums and MetricFlow's timestamps as int, float, date."""
-    if isinstance(value, decimal.Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dt.datetime):
-        return value.date()
-    return value
-
-
-def rows(mf: MetricFlowEngine, metric_names: list[str], group_by: list[str] | None = None,
-         start: dt.date | None = None, end: dt.date | None = None, where: list[str] | None = None) -> list[dict]:
-    """One MetricFlow query: a dict per result row, keyed by metric and group-by
-    name (``metric_time__week``), for the days ``start``..``end`` (inclusive)."""
-    from metricflow.engine.metricflow_engine import MetricFlowQueryRequest
-
-    def day(value: dt.date | None) -> dt.datetime | None:
-        return dt.datetime.combine(value, dt.time()) if value else None
-
-    table = mf.query(MetricFlowQueryRequest.create(
-        metric_names=metric_names, group_by_names=group_by or None, where_constraints=where or None,
-        time_constraint_start=day(start), time_constraint_end=day(end), order_by_names=group_by or None,
-    )).result_df
-    return [dict(zip(table.column_names, (_plain(v) for v in row))) for row in table.rows]
 
 
 def _request(args: argparse.Namespace) -> MetricFlowQueryRequest:
@@ -207,10 +151,7 @@ def list_metrics(mf: MetricFlowEngine, with_dimensions: bool) -> None:
 
 
 def main(args: argparse.Namespace) -> None:
-    try:
-        mf = engine()
-    except NoSemanticManifest as exc:
-        raise SystemExit(str(exc)) from None
+    mf = engine()
     if args.metrics_command == "list":
         list_metrics(mf, args.dimensions)
         return

@@ -14,7 +14,7 @@ import matplotlib.dates as mdates
 import numpy as np
 from matplotlib.ticker import FuncFormatter
 
-from bizintel_dagster import dbt_vars, metrics, money
+from bizintel_dagster import money
 from bizintel_dagster.reporting.model import (
     Chart,
     Column,
@@ -32,8 +32,6 @@ BAR = "#9DB4CF"
 FORECAST = "#B45309"
 PERIOD_SHADE = "#FDE68A"
 FORECAST_METRICS = (("revenue", "Revenue", "money"), ("dau", "Daily active users", "float"))
-# the semantic-layer metric each forecast is made of (forecasts.assets.metric_specs)
-FORECAST_SERIES = {"revenue": "revenue", "dau": "active_users"}
 PRIMARY_FORECAST_DAYS = 30
 
 
@@ -87,41 +85,38 @@ def _date_axis(ax) -> None:
 # executive
 # ---------------------------------------------------------------------------
 
-# Every figure is a metric of the semantic layer (dbt_project/models/semantic/metrics.yml),
-# queried by name for the period: the report computes no KPI itself.
 _HEADLINE = [
-    # label, metric, kind
-    ("Revenue (total, net of refunds)", "revenue", "money"),
-    ("Consumer revenue", "revenue_consumer", "money"),
-    ("B2B revenue", "revenue_b2b", "money"),
-    ("Refunds", "refunds", "money"),
-    ("Purchases", "purchases", "int"),
-    ("Daily active users (mean of days)", "dau_mean", "float"),
-    ("Daily active users (peak day)", "dau_peak", "int"),
-    ("Active users (distinct in the period)", "active_users", "int"),
-    ("Payers (distinct in the period)", "payers", "int"),
-    ("Sign-ups", "signups", "int"),
-    ("Payer rate (payers / active users)", "payer_rate", "pct"),
-    ("ARPU (consumer revenue / active users)", "arpu", "money"),
-    ("Zone visits", "zone_visits", "int"),
-    ("Engagement rate (engaged / zone visits)", "engagement_rate", "pct"),
-    ("Sponsor value attributed", "sponsor_value", "money"),
-    ("Records quarantined", "records_quarantined", "int"),
-    ("Data-quality score (line-weighted)", "quality_score", "float"),
-    ("Days with data", "days_with_data", "int"),
+    # label, SQL over kpis.kpi_daily rows of the period, kind
+    ("Revenue (total, net of refunds)", "sum(revenue_total_minor)", "money"),
+    ("Consumer revenue", "sum(revenue_consumer_minor)", "money"),
+    ("B2B revenue", "sum(revenue_b2b_minor)", "money"),
+    ("Refunds", "sum(refunds_minor)", "money"),
+    ("Purchases", "sum(purchases)", "int"),
+    ("Daily active users (mean)", "avg(dau)", "float"),
+    ("Daily active users (peak)", "max(dau)", "int"),
+    ("Sign-ups", "sum(signups)", "int"),
+    ("Payer rate (payers / DAU)", "sum(payers) / nullif(sum(dau), 0)", "pct"),
+    ("ARPU (consumer revenue / DAU)", "round(sum(revenue_consumer_minor) / nullif(sum(dau), 0))", "money"),
+    ("Zone visits", "sum(zone_visits)", "int"),
+    ("Engagement rate", "sum(engagement_rate * zone_visits) / nullif(sum(zone_visits) filter (where engagement_rate is not null), 0)", "pct"),
+    ("Sponsor value attributed", "sum(sponsor_value_minor)", "money"),
+    ("Records quarantined", "sum(records_quarantined)", "int"),
 ]
-HEADLINE_METRICS = {label: metric for label, metric, _ in _HEADLINE}
-_DAILY = ["revenue", "revenue_consumer", "revenue_b2b", "active_users", "payer_rate", "engagement_rate",
-          "quality_score", "days_with_data"]
 
 
-def _by_period(mf, metric_names: list[str], period: Period, group_by: list[str] | None = None) -> dict:
-    """The metrics for ``period`` and the one before it, in one query grouped by
-    the period's grain: {(period start, *group values): row}."""
-    grain = f"metric_time__{period.kind}"
-    group_by = group_by or []
-    found = metrics.rows(mf, metric_names, [*group_by, grain], period.previous().start, period.end)
-    return {(r[grain], *(r[g] for g in group_by)): r for r in found}
+def _period_kpis(con, period: Period) -> tuple[int, list]:
+    select = ", ".join(expr for _, expr, _ in _HEADLINE)
+    row = con.execute(
+        f"select count(*), {select} from kpis.kpi_daily where has_data and metric_date between ? and ?",
+        [period.start, period.end],
+    ).fetchall()[0]
+    days, values = row[0], [_num(v) for v in row[1:]]
+    quality = con.execute(
+        """select round(sum(quality_score_sum) / nullif(sum(quality_scored_lines), 0), 2)
+           from cleansed.dq_partition_stats where partition_date between ? and ?""",
+        [period.start, period.end],
+    ).fetchall()[0][0] if table_exists(con, "cleansed", "dq_partition_stats") else None
+    return days, values + [_num(quality)]
 
 
 def _forecast_state(con) -> dict:
@@ -183,78 +178,81 @@ def executive(con, period: Period, currency: str, generated_at: datetime) -> Rep
         report.notes.append("No KPI table (kpis.kpi_daily) in the warehouse yet: run the daily pipeline first.")
         report.tables.append(Table("headline", "Headline KPIs", [Column("kpi", "KPI")], []))
         return report
-    mf = metrics.engine(connection=con)
-    periods_found = _by_period(mf, [m for _, m, _ in _HEADLINE], period)
-    now_row, then_row = periods_found.get((period.start,), {}), periods_found.get((previous.start,), {})
-    current = [now_row.get(m) for _, m, _ in _HEADLINE]
-    before = [then_row.get(m) for _, m, _ in _HEADLINE]
-    days, prev_days = now_row.get("days_with_data") or 0, then_row.get("days_with_data") or 0
+    days, current = _period_kpis(con, period)
+    prev_days, before = _period_kpis(con, previous)
+    labels = [h[0] for h in _HEADLINE] + ["Data-quality score (line-weighted)"]
+    kinds = [h[2] for h in _HEADLINE] + ["float"]
     rows = []
-    for (name, _, _), now, then in zip(_HEADLINE, current, before):
+    for name, now, then in zip(labels, current, before):
         change = None if now is None or then is None else now - then
         rows.append((name, now, then, change, pct_change(now, then)))
+    rows.append(("Days with data", days, prev_days, days - prev_days, pct_change(days, prev_days)))
+    kinds.append("int")
     report.tables.append(Table(
         "headline", f"Headline KPIs: {period.label} vs {previous.label}",
         [Column("kpi", "KPI"), Column("current", period.label, "row"), Column("previous", previous.label, "row"),
          Column("change", "Change", "row_change"), Column("change_pct", "Change %", "signed_pct")],
-        rows, note=f"{period.describe()} compared with {previous.describe()}. Each figure is a metric of the "
-                   "semantic layer (bizintel metrics list): distinct users are counted over the whole period.",
-        row_kinds=[kind for _, _, kind in _HEADLINE],
+        rows, note=f"{period.describe()} compared with {previous.describe()}.", row_kinds=kinds,
     ))
+    revenue, revenue_before = current[0], before[0]
     if days:
-        change = pct_change(now_row.get("revenue"), then_row.get("revenue"))
+        change = pct_change(revenue, revenue_before)
         report.summary.append(
-            f"Revenue {money_text(now_row.get('revenue'), currency)}"
+            f"Revenue {money_text(revenue, currency)}"
             + (f" ({change:+.1%} vs {previous.label})" if change is not None else f" (no data for {previous.label})")
-            + f"; mean DAU {format_value(now_row.get('dau_mean'), 'float', currency)}; "
-            f"payer rate {format_value(now_row.get('payer_rate'), 'pct', currency)}; "
-            f"data-quality score {format_value(now_row.get('quality_score'), 'float', currency)}."
+            + f"; mean DAU {format_value(current[5], 'float', currency)}; payer rate {format_value(current[8], 'pct', currency)}; "
+            f"data-quality score {format_value(current[-1], 'float', currency)}."
         )
     if days < period.days:
         report.notes.append(f"{period.label} has KPI data for {days} of {period.days} days; totals cover those days only.")
     if prev_days < previous.days:
         report.notes.append(f"The comparison period {previous.label} has data for {prev_days} of {previous.days} days.")
 
-    # daily detail and the trend charts' history: one query by day over the charts' window
-    lookback = 56 if period.kind == "week" else 182
-    latest = latest_kpi_date(con)
-    days_found = [r for r in metrics.rows(mf, _DAILY, ["metric_time__day"], period.end - timedelta(days=lookback - 1),
-                                          max(period.end, latest or period.end))
-                  if r["days_with_data"]]
+    # daily detail
+    daily = _rows(con, """
+        select metric_date, revenue_total_minor, revenue_consumer_minor, revenue_b2b_minor, dau, payer_rate,
+               engagement_rate, data_quality_score
+        from kpis.kpi_daily where has_data and metric_date between ? and ? order by 1""", [period.start, period.end])
     report.tables.append(Table("daily", "Daily KPIs", [
         Column("date", "Date", "date"), Column("revenue", "Revenue", "money"), Column("consumer", "Consumer", "money"),
         Column("b2b", "B2B", "money"), Column("dau", "DAU", "int"), Column("payer_rate", "Payer rate", "pct"),
         Column("engagement", "Engagement rate", "pct"), Column("quality", "Quality score", "float")],
-        [(r["metric_time__day"], *(r[m] for m in _DAILY[:-1])) for r in days_found
-         if period.start <= r["metric_time__day"] <= period.end]))
+        [tuple(_num(v) if not isinstance(v, date) else v for v in r) for r in daily]))
 
     # revenue by marketing source (campaign names come from input: escaped / neutralised downstream)
-    by_source = _by_period(mf, ["revenue"], period, ["user__marketing_source"])
-    names = sorted({key[1] for key in by_source}, key=lambda n: (n is None, str(n)))
-    sources = [(name if name is not None else "(none)",
-                by_source.get((period.start, name), {}).get("revenue"),
-                by_source.get((previous.start, name), {}).get("revenue")) for name in names]
-    sources.sort(key=lambda r: -(r[1] or 0))
-    total = now_row.get("revenue") or 0
-    report.tables.append(Table("marketing_sources", "Revenue by marketing source (first touch)", [
-        Column("source", "Marketing source"), Column("revenue", period.label, "money"),
-        Column("previous", previous.label, "money"), Column("change_pct", "Change %", "signed_pct"),
-        Column("share", "Share", "pct")],
-        [(name, now or 0, then or 0, pct_change(now or 0, then), (now or 0) / total if total else None)
-         for name, now, then in sources],
-        note="(none): revenue without an app user (B2B invoices and sponsorship orders)."))
+    if table_exists(con, "kpis", "kpi_daily_revenue_by_dimension"):
+        sources = _rows(con, """
+            select dimension_value,
+                   sum(value_minor) filter (where metric_date between $s and $e) as now,
+                   sum(value_minor) filter (where metric_date between $ps and $pe) as before
+            from kpis.kpi_daily_revenue_by_dimension
+            where measure = 'revenue' and dimension = 'marketing_source' and metric_date between $ps and $e
+            group by 1 order by now desc nulls last, 1""",
+            {"s": period.start, "e": period.end, "ps": previous.start, "pe": previous.end})
+        total = sum(_num(r[1]) or 0 for r in sources)
+        report.tables.append(Table("marketing_sources", "Revenue by marketing source (first touch)", [
+            Column("source", "Marketing source"), Column("revenue", period.label, "money"),
+            Column("previous", previous.label, "money"), Column("change_pct", "Change %", "signed_pct"),
+            Column("share", "Share", "pct")],
+            [(r[0], _num(r[1]) or 0, _num(r[2]) or 0, pct_change(_num(r[1]) or 0, _num(r[2])),
+              (_num(r[1]) or 0) / total if total else None) for r in sources]))
 
     # forecasts
     state = _forecast_state(con)
+    lookback = 56 if period.kind == "week" else 182
+    latest = con.execute("select max(metric_date) from kpis.kpi_daily where has_data").fetchall()[0][0]
     # the forecast belongs on the charts when it starts within one period length of this period's end
     show_forecast = bool(latest) and (latest - period.end).days <= period.days
     forecast_rows, forecast_kinds = [], []
     for metric, title, kind in FORECAST_METRICS:
-        history = [(r["metric_time__day"], r[FORECAST_SERIES[metric]]) for r in days_found]
+        column = "revenue_total_minor" if metric == "revenue" else "dau"
+        history = _rows(con, f"""select metric_date, {column} from kpis.kpi_daily
+                                 where has_data and metric_date between ? and ? order by 1""",
+                        [period.end - timedelta(days=lookback - 1), max(period.end, latest or period.end)])
         info = state.get(metric)
         forecast = info["forecast"][:PRIMARY_FORECAST_DAYS] if info and show_forecast else []
         chart_title = f"{title}: daily, last {lookback // 7} weeks" + (" and 30-day forecast" if forecast else "")
-        report.charts.append(_trend_chart(chart_title, history, forecast, period, kind, currency))
+        report.charts.append(_trend_chart(chart_title, [(d, _num(v)) for d, v in history], forecast, period, kind, currency))
         if not info:
             continue
         points = [r[2] for r in info["forecast"]]
@@ -310,46 +308,51 @@ def sponsor_attribution(con, period: Period, currency: str, generated_at: dateti
         report.notes.append("No zone visits (fused.fct_zone_visits) in the warehouse yet: run the daily pipeline first.")
         report.tables.append(Table("zones", "Zone revenue per sponsor", [Column("sponsor", "Sponsor")], []))
         return report
-    mf = metrics.engine(connection=con)
-    venue_names = dict(_rows(con, "select venue_id, venue_name from reference.venues", [])) \
-        if table_exists(con, "reference", "venues") else {}
-    zone_metrics = ["zone_visits", "engaged_visits", "engagement_rate", "verified_share", "avg_dwell_minutes",
-                    "sponsor_value"]
-    found = metrics.rows(mf, zone_metrics, ["zone_visit__sponsor_name", "zone_visit__zone_name", "zone_visit__venue"],
-                         period.start, period.end)
-    zones = sorted(
-        [(r["zone_visit__sponsor_name"], r["zone_visit__zone_name"],
-          venue_names.get(r["zone_visit__venue"]) or r["zone_visit__venue"], *(r[m] for m in zone_metrics))
-         for r in found if r["zone_visits"]],
-        key=lambda r: (-(r[8] or 0), str(r[0]), str(r[1])))
-    totals = (metrics.rows(mf, ["sponsor_value", "zone_visits"], start=period.start, end=period.end) or [{}])[0]
-    total, visits = totals.get("sponsor_value") or 0, totals.get("zone_visits") or 0
+    venues = "left join reference.venues ven using (venue_id)" if table_exists(con, "reference", "venues") else ""
+    venue_name = "coalesce(ven.venue_name, v.venue_id)" if venues else "v.venue_id"
+    zones = _rows(con, f"""
+        select v.sponsor_name, v.zone_name, {venue_name} as venue,
+               count(*) as visits,
+               count(*) filter (where v.is_engaged) as engaged,
+               count(*) filter (where v.is_engaged) / count(*) as engagement_rate,
+               count(*) filter (where v.verification_status = 'verified') / count(*) as verified_share,
+               avg(v.dwell_minutes) as avg_dwell,
+               sum(v.attributed_value_minor) as value
+        from fused.fct_zone_visits v {venues}
+        where v.partition_date between ? and ?
+        group by all order by value desc, 1, 2""", [period.start, period.end])
+    total = sum(_num(r[8]) or 0 for r in zones)
+    visits = sum(r[3] for r in zones)
     report.tables.append(Table("zones", "Zone revenue per sponsor", [
         Column("sponsor", "Sponsor"), Column("zone", "Zone"), Column("venue", "Venue"),
         Column("visits", "Visits", "int"), Column("engaged", "Engaged visits", "int"),
         Column("engagement_rate", "Engagement", "pct"), Column("verified_share", "Verified", "pct"),
         Column("avg_dwell", "Avg dwell (min)", "float"), Column("value", "Attributed value", "money"),
         Column("share", "Share of value", "pct")],
-        [(*r, (r[8] or 0) / total if total else None) for r in zones],
+        [(r[0], r[1], r[2], r[3], r[4], _num(r[5]), _num(r[6]), _num(r[7]), _num(r[8]),
+          (_num(r[8]) or 0) / total if total else None) for r in zones],
         note="Attributed value = dwell minutes / 60 x hourly rate x 1.5 if engagement is active, else 1.0 (seed 000). "
              "Verified: checked-in ticket and zone detection confidence >= 0.8."))
-    by_sponsor = _by_period(mf, ["visited_zones", "zone_visits", "engagement_rate", "sponsor_value"], period,
-                            ["zone_visit__sponsor", "zone_visit__sponsor_name"])
-    sponsors = []
-    for key in sorted({k[1:] for k in by_sponsor}, key=lambda k: (str(k[0]), str(k[1]))):
-        now, then = by_sponsor.get((period.start, *key), {}), by_sponsor.get((previous.start, *key), {})
-        value, before = now.get("sponsor_value") or 0, then.get("sponsor_value") or 0
-        sponsors.append((key[1], now.get("visited_zones") or 0, now.get("zone_visits") or 0,
-                         now.get("engagement_rate"), value, before, pct_change(value, before)))
-    sponsors.sort(key=lambda r: (-r[4], str(r[0])))
+    sponsors = _rows(con, """
+        select sponsor_name,
+               count(distinct zone_id) filter (where partition_date between $s and $e),
+               count(*) filter (where partition_date between $s and $e) as visits,
+               count(*) filter (where partition_date between $s and $e and is_engaged)
+                   / nullif(count(*) filter (where partition_date between $s and $e), 0),
+               sum(attributed_value_minor) filter (where partition_date between $s and $e) as value,
+               sum(attributed_value_minor) filter (where partition_date between $ps and $pe) as before
+        from fused.fct_zone_visits where partition_date between $ps and $e
+        group by sponsor_id, sponsor_name order by value desc nulls last, 1""",
+        {"s": period.start, "e": period.end, "ps": previous.start, "pe": previous.end})
     report.tables.append(Table("sponsors", "Sponsor totals", [
         Column("sponsor", "Sponsor"), Column("zones", "Zones", "int"), Column("visits", "Visits", "int"),
         Column("engagement_rate", "Engagement", "pct"), Column("value", period.label, "money"),
         Column("previous", previous.label, "money"), Column("change_pct", "Change %", "signed_pct")],
-        sponsors))
+        [(r[0], r[1], r[2], _num(r[3]), _num(r[4]) or 0, _num(r[5]) or 0, pct_change(_num(r[4]) or 0, _num(r[5])))
+         for r in sponsors]))
     for r in zones[:5]:
-        report.summary.append(f"{r[0]} {r[1]}: {money_text(r[8], currency)} "
-                              f"({r[3]:,} visits, {format_value(r[5], 'pct', currency)} engagement)")
+        report.summary.append(f"{r[0]} {r[1]}: {money_text(_num(r[8]), currency)} "
+                              f"({r[3]:,} visits, {format_value(_num(r[5]), 'pct', currency)} engagement)")
     if zones:
         report.summary.append(f"TOTAL ATTRIBUTED VALUE: {money_text(total, currency)} from {visits:,} zone visits "
                               f"in {len(zones)} zones.")
@@ -364,13 +367,13 @@ def sponsor_attribution(con, period: Period, currency: str, generated_at: dateti
             ax.axis("off")
             return
         labels = [" ".join(f"{r[0]} - {r[1]}".split()) for r in top][::-1]  # no control characters
-        values = [money.major(r[8] or 0, currency) for r in top][::-1]
+        values = [money.major(_num(r[8]) or 0, currency) for r in top][::-1]
         bars = ax.barh(range(len(top)), values, color=ACCENT)
         ax.set_yticks(range(len(top)), [lbl if len(lbl) <= 45 else lbl[:44] + "…" for lbl in labels], fontsize=8)
         ax.xaxis.set_major_formatter(_money_axis(currency))
         for bar, r in zip(bars, top[::-1]):
             ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2,
-                    f"  {r[3]:,} visits, {format_value(r[5], 'pct', currency)} engaged", va="center", fontsize=7.5)
+                    f"  {r[3]:,} visits, {format_value(_num(r[5]), 'pct', currency)} engaged", va="center", fontsize=7.5)
         ax.set_xlim(0, max(values) * 1.35 if max(values) > 0 else 1)
         ax.grid(axis="x", color="#E5E7EB", linewidth=0.8)
         ax.set_axisbelow(True)
@@ -398,10 +401,6 @@ _STAGES = [
 ]
 
 
-_LINE_METRICS = ["landing_lines", "unparseable_lines", "records_accepted", "records_quarantined", "records_duplicate",
-                 "quality_score"]
-
-
 def data_integrity(con, period: Period, currency: str, generated_at: datetime,
                    check_rows: list[tuple] | None = None) -> Report:
     """check_rows: (asset, check, result, severity, evaluated_at, description) of
@@ -421,38 +420,36 @@ def data_integrity(con, period: Period, currency: str, generated_at: datetime,
     if not table_exists(con, "cleansed", "dq_partition_stats"):
         report.notes.append("No data-quality statistics (cleansed.dq_partition_stats) yet: run the daily pipeline first.")
         return report
-    mf = metrics.engine(connection=con)
-    bar = dbt_vars.quality_bar()
-
-    def accounted(row: dict, *key) -> tuple:
-        lines, parts = row["landing_lines"], [row[m] for m in _LINE_METRICS[1:5]]
-        return (*key, lines, *parts, lines - sum(parts), row["quality_score"])
-
-    sources = [accounted(r, r["dq_partition__source"])
-               for r in metrics.rows(mf, _LINE_METRICS, ["dq_partition__source"], period.start, period.end)]
+    sources = _rows(con, """
+        select source, sum(lines_total), sum(lines_unparseable), sum(records_accepted), sum(records_quarantined),
+               sum(records_duplicate),
+               sum(lines_total) - sum(lines_unparseable) - sum(records_accepted) - sum(records_quarantined)
+                   - sum(records_duplicate),
+               round(sum(quality_score_sum) / nullif(sum(quality_scored_lines), 0), 2)
+        from cleansed.dq_partition_stats where partition_date between ? and ? group by 1 order by 1""", window)
+    sources = [tuple(_num(v) if not isinstance(v, str) else v for v in r) for r in sources]
     report.tables.append(Table("sources", "Lines accounted per source", [
         Column("source", "Source"), Column("lines", "Lines in", "int"), Column("unparseable", "Unparseable", "int"),
         Column("accepted", "Accepted", "int"), Column("quarantined", "Quarantined", "int"),
         Column("duplicates", "Duplicates", "int"), Column("unaccounted", "Unaccounted", "int"),
         Column("quality", "Quality score", "float")], sources,
-        note="Lines in = unparseable + accepted + quarantined + duplicates; 'Unaccounted' must be 0. "
-             "Quality score: metric quality_score (line-weighted over the source's scored lines)."))
-    daily = []
-    for r in metrics.rows(mf, _LINE_METRICS, ["metric_time__day"], period.start, period.end):
-        score = r["quality_score"]
-        daily.append((r["metric_time__day"], r["landing_lines"], r["records_accepted"],
-                      r["records_quarantined"] + r["unparseable_lines"], r["records_duplicate"], score,
-                      # judged at 2 decimals, as the blocking check and kpi_daily.data_quality_score
-                      "n/a" if score is None else ("pass" if round(score, 2) >= bar else "FAIL")))
+        note="Lines in = unparseable + accepted + quarantined + duplicates; 'Unaccounted' must be 0."))
+    daily = _rows(con, """
+        select partition_date, sum(lines_total), sum(records_accepted), sum(records_quarantined) + sum(lines_unparseable),
+               sum(records_duplicate), round(sum(quality_score_sum) / nullif(sum(quality_scored_lines), 0), 2)
+        from cleansed.dq_partition_stats where partition_date between ? and ? group by 1 order by 1""", window)
+    daily = [(r[0], _num(r[1]), _num(r[2]), _num(r[3]), _num(r[4]), _num(r[5]),
+              "n/a" if r[5] is None else ("pass" if r[5] >= 90 else "FAIL")) for r in daily]
     report.tables.append(Table("daily_quality", "Daily data quality", [
         Column("date", "Date", "date"), Column("lines", "Lines in", "int"), Column("accepted", "Accepted", "int"),
         Column("quarantined", "Quarantined", "int"), Column("duplicates", "Duplicates", "int"),
-        Column("score", "Quality score", "float"), Column("bar", f"Score >= {bar}")], daily))
+        Column("score", "Quality score", "float"), Column("bar", "Score >= 90")], daily))
     reasons = _rows(con, """
         with issues as (
             select source, unnest(quality_issues) as issue from cleansed.quarantine_records
             where partition_date between ? and ?)
         select source, issue, count(*) as records from issues group by all order by records desc, 1, 2""", window)
+    quarantined = sum(r[4] + r[2] for r in sources) if sources else 0
     report.tables.append(Table("quarantine_reasons", "Quarantine reasons", [
         Column("source", "Source"), Column("reason", "Reason"), Column("records", "Records", "int")],
         [(r[0], r[1], r[2]) for r in reasons],
@@ -467,17 +464,18 @@ def data_integrity(con, period: Period, currency: str, generated_at: datetime,
             report.notes.append(f"{len(failing)} asset check(s) not passing at their latest evaluation: "
                                 + ", ".join(f"{r[0]}:{r[1]}" for r in failing[:8]) + ("..." if len(failing) > 8 else ""))
 
-    overall = (metrics.rows(mf, _LINE_METRICS, start=period.start, end=period.end) or [None])[0]
-    _, lines, unparseable, accepted, quarantined, duplicates, unaccounted, score = (
-        accounted(overall, None) if overall else (None, 0, 0, 0, 0, 0, 0, None))
-    quarantined += unparseable
+    lines = sum(r[1] for r in sources)
+    accepted = sum(r[3] for r in sources)
+    unaccounted = sum(r[6] for r in sources)
+    score = con.execute("""select round(sum(quality_score_sum) / nullif(sum(quality_scored_lines), 0), 2)
+                           from cleansed.dq_partition_stats where partition_date between ? and ?""", window).fetchall()[0][0]
     failing_days = [d for d in daily if d[6] == "FAIL"]
     if lines:
         report.summary.append(
             f"{lines:,} lines in: {accepted:,} accepted ({accepted / lines:.1%}), {quarantined:,} quarantined or "
-            f"unparseable, {duplicates:,} duplicates; "
+            f"unparseable, {sum(r[5] for r in sources):,} duplicates; "
             + ("every line accounted for." if unaccounted == 0 else f"{unaccounted:,} lines UNACCOUNTED."))
-        report.summary.append(f"Data-quality score {format_value(score, 'float', currency)} (bar: {bar}); "
+        report.summary.append(f"Data-quality score {format_value(_num(score), 'float', currency)} (bar: 90); "
                               f"{len(failing_days)} of {len(daily)} days below the bar.")
     else:
         report.notes.append(f"No landing lines in {period.label}.")
@@ -494,8 +492,8 @@ def data_integrity(con, period: Period, currency: str, generated_at: datetime,
         twin = ax.twinx()
         twin.plot(x, [np.nan if d[5] is None else d[5] for d in daily], color=ACCENT, marker="o", markersize=3,
                   linewidth=2, label="quality score")
-        twin.axhline(bar, color=FORECAST, linestyle="--", linewidth=1, label=f"bar ({bar})")
-        twin.set_ylim(min(bar - 10, min((d[5] for d in daily if d[5] is not None), default=bar) - 2), 100.5)
+        twin.axhline(90, color=FORECAST, linestyle="--", linewidth=1, label="bar (90)")
+        twin.set_ylim(min(80, min((d[5] for d in daily if d[5] is not None), default=90) - 2), 100.5)
         twin.set_ylabel("score")
         _date_axis(ax)
         handles = ax.get_legend_handles_labels()

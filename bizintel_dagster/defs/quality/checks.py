@@ -12,14 +12,13 @@ from datetime import date
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from bizintel_dagster import dbt_vars
 from bizintel_dagster.defs.quality.partition_results import DayResult, per_partition, window_partition_keys
 from bizintel_dagster.defs.raw.landing import SOURCES
 from bizintel_dagster.metadata import markdown_table
 from bizintel_dagster.partitions import daily_partitions, window_dates
 from bizintel_dagster.warehouse import WAREHOUSE_POOL
 
-MIN_QUALITY_SCORE = dbt_vars.quality_bar()  # dbt var quality_bar (seed 000: data integrity 90%+)
+MIN_QUALITY_SCORE = 90  # seed 000: data integrity 90%+
 # A source-day with fewer scored lines than this is too small to judge on its own
 # (two invoices, one defective = 50): it is reported, not failed.
 MIN_LINES_PER_SOURCE_DAY = 50
@@ -48,7 +47,7 @@ def _score_results(
 
 @dg.asset_check(
     asset=dg.AssetKey(["cleansed", "dq_partition_stats"]),
-    name=f"partition_quality_score_at_least_{MIN_QUALITY_SCORE}",
+    name="partition_quality_score_at_least_90",
     description=f"Every partition's data-quality score (line-weighted over all sources; "
     f"unparseable lines score 0) is >= {MIN_QUALITY_SCORE}. Blocking: enriched, fused and "
     "KPI models are not built on a failing partition.",
@@ -74,7 +73,7 @@ def partition_quality_check(context: dg.AssetCheckExecutionContext, warehouse: D
 def _source_quality_check(source: str) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=dg.AssetKey(["cleansed", f"cleansed_{source}"]),
-        name=f"quality_score_at_least_{MIN_QUALITY_SCORE}",
+        name="quality_score_at_least_90",
         description=f"{source}: every partition's quality score is >= {MIN_QUALITY_SCORE} "
         f"(days with fewer than {MIN_LINES_PER_SOURCE_DAY} lines are not judged). Warns only: a low-volume source swings on a handful of records; the partition-level "
         "check on dq_partition_stats is the one that blocks.",
