@@ -262,7 +262,19 @@ def run(args: argparse.Namespace) -> None:
     if args.regenerate or not landing_partitions(landing):
         print(f"generating demo data ({args.size}) into {landing}")
         generate(args)
-    days = landing_partitions(landing)
+    from bizintel_dagster import partitions
+
+    # Days that have not ended in the business time zone are not partitions yet:
+    # they are held (like the landing sensor holds them), not refused.
+    end = partitions.last_day()
+    landed = landing_partitions(landing)
+    days = [d for d in landed if d <= end]
+    held = [d for d in landed if d > end]
+    if held:
+        print(f"holding {len(held)} landing day(s) {held[0]} .. {held[-1]}: a day is loaded once it has "
+              f"ended in BIZINTEL_TIMEZONE={settings.timezone()} (the last complete day is {end})")
+    if not days:
+        raise SystemExit(f"bizintel: no complete day in the landing zone yet (the last complete day is {end})")
     require_partitions(days[0], days[-1])
     print(f"materializing {len(days)} daily partitions {days[0]} .. {days[-1]}")
     prepare()

@@ -2,28 +2,50 @@
 functions that turn a partition window into dbt ``--vars``.
 
 A partition is a business-local calendar day: the ``dt=`` folder of the landing
-zone, the ``partition_date`` column of every partitioned table.
+zone, the ``partition_date`` column of every partitioned table. The partitions
+end at the last *complete* day in the business time zone (``last_day``): a day
+is loaded once it has ended there, never while its files are still arriving.
 """
 
 from __future__ import annotations
 
 import os
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 
 from bizintel_dagster import settings
 
-daily_partitions = dg.DailyPartitionsDefinition(
-    start_date=settings.start_date().isoformat(),
-    timezone=settings.timezone(),
-    end_offset=1,  # today's partition exists, so a running day can be loaded
-)
 
+def daily_partitions_in(timezone: str, start: date) -> dg.DailyPartitionsDefinition:
+    """Daily partitions of business-local days from ``start``. ``end_offset=0``:
+    Dagster's last partition is the last day whose local midnight-to-midnight
+    window has ended in ``timezone``, so today's partition does not exist yet."""
+    return dg.DailyPartitionsDefinition(start_date=start.isoformat(), timezone=timezone, end_offset=0)
+
+
+daily_partitions = daily_partitions_in(settings.timezone(), settings.start_date())
 
 
 def first_day() -> date:
     return daily_partitions.start.date()
+
+
+def last_day(now: datetime | None = None, timezone: str | None = None) -> date:
+    """The last complete business day at ``now``: yesterday in the business time
+    zone (the partitions' own, unless ``timezone`` is given), the same day as
+    Dagster's last daily partition. Every caller that would say "today" asks
+    this instead. ``now`` defaults to Dagster's partition clock
+    (``dg.partition_loading_context``), so a test sets one clock for this and
+    for the partitions definitions alike."""
+    if now is None:
+        with dg.partition_loading_context() as ctx:
+            now = ctx.effective_dt
+    if now.tzinfo is None:
+        raise ValueError(f"last_day needs an aware time, got {now!r}")
+    local = now.astimezone(ZoneInfo(timezone or daily_partitions.timezone))
+    return local.date() - timedelta(days=1)
 
 
 def uncovered_days_problem(first: date, last: date) -> str | None:
@@ -38,10 +60,11 @@ def uncovered_days_problem(first: date, last: date) -> str | None:
                     f"or unset it to start where the landing files start")
         return (f"data for {first} is before the first daily partition {start} (the earliest landing day when "
                 f"the definitions loaded): set BIZINTEL_START_DATE={first}, or reload the definitions")
-    last_key = daily_partitions.get_last_partition_key()
-    if last_key and last > date.fromisoformat(last_key):
-        return (f"data for {last} is after the last daily partition {last_key} (today + 1 in "
-                f"BIZINTEL_TIMEZONE={settings.timezone()}): check the dt= folder or BIZINTEL_TIMEZONE")
+    end = last_day()
+    if last > end:
+        return (f"data for {last} is after the last daily partition {end} (the last complete day in "
+                f"BIZINTEL_TIMEZONE={daily_partitions.timezone}): a day is loaded once it has ended; "
+                f"check the dt= folder or BIZINTEL_TIMEZONE")
     return None
 
 

@@ -1351,6 +1351,12 @@ def main(argv: list[str] | None = None) -> dict:
     counts = ", ".join(f"{s} {c['records']:,}" for s, c in summary["counts"].items())
     print(f"wrote {summary['first_date']}..{summary['last_date']} to {args.out} in {elapsed:.1f}s: {counts}")
     print(f"defects: {summary['defect_totals']}; revenue drop on {', '.join(summary['revenue_drop_dates']) or '-'}")
+    from bizintel_dagster import partitions  # imports Dagster: only here, not for generate()
+
+    end = partitions.last_day(timezone=args.timezone or settings.timezone())
+    if date.fromisoformat(summary["last_date"]) > end:
+        print(f"note: days after {end} (the last complete day in the business time zone) are not partitions "
+              f"yet: `bizintel run` and the landing sensor hold them until each day has ended")
     return summary
 
 

@@ -47,10 +47,11 @@ DDL = {
 }
 
 
-def read_history(con, specs: list[MetricSpec], exclude_day: date | None = None) -> dict[str, pd.Series] | None:
+def read_history(con, specs: list[MetricSpec], through: date | None = None) -> dict[str, pd.Series] | None:
     """Each metric's daily series from kpis.kpi_daily (days with landing data
-    only: a day without data is missing, not zero). ``exclude_day``: today's
-    partition, still incomplete. None without the table."""
+    only: a day without data is missing, not zero), up to ``through`` (the last
+    complete day: a later day, loaded by hand, may still be filling up). None
+    without the table."""
     exists = con.execute(
         "select count(*) from information_schema.tables where table_schema = 'kpis' and table_name = 'kpi_daily'"
     ).fetchall()[0][0]
@@ -58,8 +59,8 @@ def read_history(con, specs: list[MetricSpec], exclude_day: date | None = None) 
         return None
     columns = ", ".join(spec.column for spec in specs)
     frame = con.execute(
-        f"select metric_date, {columns} from kpis.kpi_daily where has_data and metric_date is distinct from ? order by 1",
-        [exclude_day],
+        f"select metric_date, {columns} from kpis.kpi_daily where has_data and (? is null or metric_date <= ?) order by 1",
+        [through, through],
     ).df()
     return {spec.metric: as_series(frame["metric_date"], frame[spec.column]) for spec in specs}
 

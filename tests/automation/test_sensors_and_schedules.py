@@ -92,6 +92,34 @@ def test_contiguous_new_days_make_one_ranged_run_and_a_late_file_reruns_exactly_
     assert not _tick(late.cursor).run_requests
 
 
+def _tick_at(now: datetime, cursor: str | None = None) -> dg.SensorResult:
+    """A tick with Dagster's partition clock set to ``now`` (what the sensor and
+    the partitions read as the current time)."""
+    with dg.partition_loading_context(effective_dt=now):
+        return _tick(cursor)
+
+
+def test_todays_folder_is_held_until_the_day_has_ended_then_loaded(landing):
+    tz = ZoneInfo(settings.timezone())
+    _write(landing, "app_events", "2026-06-09", "app_events_2026-06-09.jsonl")
+    _write(landing, "app_events", "2026-06-10", "app_events_2026-06-10.jsonl")
+    # 23:59 local on 10 June: the 10th is still running, the 9th is complete.
+    evening = _tick_at(datetime(2026, 6, 10, 23, 59, 0, tzinfo=tz))
+    assert _partitions(evening) == ["2026-06-09"]
+    state = json.loads(evening.cursor)
+    assert state["held"] == ["2026-06-10"] and "2026-06-10" not in state["partitions"]
+    # Still the 10th: nothing new, and the day is still recorded as held (never dropped).
+    again = _tick_at(datetime(2026, 6, 10, 23, 59, 30, tzinfo=tz), evening.cursor)
+    assert not again.run_requests and "holding 2026-06-10" in again.skip_reason.skip_message
+    assert json.loads(again.cursor)["held"] == ["2026-06-10"]
+    # First tick after local midnight: the 10th is loaded, once.
+    after = _tick_at(datetime(2026, 6, 11, 0, 0, 5, tzinfo=tz), again.cursor)
+    (request,) = after.run_requests
+    assert request.partition_key == "2026-06-10" and request.tags[sensors.TRIGGER_TAG] == "new_files"
+    assert "held" not in json.loads(after.cursor)
+    assert not _tick_at(datetime(2026, 6, 11, 0, 1, tzinfo=tz), after.cursor).run_requests
+
+
 def test_folders_outside_the_partitions_are_ignored(landing):
     _write(landing, "app_events", "2025-12-31", "app_events_2025-12-31.jsonl")  # before BIZINTEL_START_DATE
     (landing / "app_events" / "dt=yesterday").mkdir(parents=True)

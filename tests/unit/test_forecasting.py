@@ -203,14 +203,15 @@ def test_a_constant_series_is_forecast_without_error():
     assert not result.beats_naive.passed and "undefined" in result.beats_naive.message
 
 
-def test_history_leaves_out_today_and_days_without_data():
+def test_history_leaves_out_incomplete_days_and_days_without_data():
     con = duckdb.connect()
     con.execute("create schema kpis; create table kpis.kpi_daily (metric_date date, has_data boolean, dau bigint)")
     con.execute("insert into kpis.kpi_daily values ('2026-06-01', true, 5), ('2026-06-02', false, 0), "
-                "('2026-06-03', true, 7)")
+                "('2026-06-03', true, 7), ('2026-06-04', true, 9)")
     spec = MetricSpec("dau", "dau", "users")
-    history = store.read_history(con, [spec], exclude_day=pd.Timestamp("2026-06-03").date())
+    history = store.read_history(con, [spec], through=pd.Timestamp("2026-06-02").date())
     assert history["dau"].to_dict() == {pd.Timestamp("2026-06-01"): 5.0}
+    assert list(store.read_history(con, [spec])["dau"]) == [5.0, 7.0, 9.0]
     assert store.read_history(duckdb.connect(), [spec]) is None
 
 

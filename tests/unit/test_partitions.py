@@ -1,5 +1,6 @@
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
+import dagster as dg
 import pytest
 
 from bizintel_dagster import partitions, settings
@@ -76,5 +77,42 @@ def test_days_outside_the_partitions_name_the_setting_and_the_value():
     early = partitions.first_day() - timedelta(days=400)
     problem = partitions.uncovered_days_problem(early, partitions.first_day())
     assert f"set BIZINTEL_START_DATE={early}" in problem
-    late = date.fromisoformat(partitions.daily_partitions.get_last_partition_key()) + timedelta(days=1)
-    assert "after the last daily partition" in partitions.uncovered_days_problem(partitions.first_day(), late)
+    today = partitions.last_day() + timedelta(days=1)  # not complete yet: not a partition
+    assert "after the last daily partition" in partitions.uncovered_days_problem(partitions.first_day(), today)
+    assert partitions.uncovered_days_problem(partitions.first_day(), today - timedelta(days=1)) is None
+
+
+UTC = timezone.utc
+
+
+@pytest.mark.parametrize(
+    "zone, now, expected",
+    [
+        # West of UTC (EDT, UTC-4): 03:59 UTC on 10 June is still 9 June in New York.
+        ("America/New_York", datetime(2026, 6, 10, 3, 59, 59, tzinfo=UTC), date(2026, 6, 8)),
+        ("America/New_York", datetime(2026, 6, 10, 4, 0, 0, tzinfo=UTC), date(2026, 6, 9)),
+        # ... and across the spring-forward night (EST, UTC-5, before it).
+        ("America/New_York", datetime(2026, 3, 8, 4, 59, 59, tzinfo=UTC), date(2026, 3, 6)),
+        ("America/New_York", datetime(2026, 3, 8, 5, 0, 0, tzinfo=UTC), date(2026, 3, 7)),
+        # East of UTC (NZST, UTC+12): 12:00 UTC on 10 June is already 11 June in Auckland.
+        ("Pacific/Auckland", datetime(2026, 6, 10, 11, 59, 59, tzinfo=UTC), date(2026, 6, 9)),
+        ("Pacific/Auckland", datetime(2026, 6, 10, 12, 0, 0, tzinfo=UTC), date(2026, 6, 10)),
+        # NZDT (UTC+13) in January: local midnight is 11:00 UTC the day before.
+        ("Pacific/Auckland", datetime(2026, 1, 14, 10, 59, 59, tzinfo=UTC), date(2026, 1, 13)),
+        ("Pacific/Auckland", datetime(2026, 1, 14, 11, 0, 0, tzinfo=UTC), date(2026, 1, 14)),
+    ],
+)
+def test_last_day_is_the_last_complete_business_day_and_dagsters_last_partition(zone, now, expected):
+    assert partitions.last_day(now, timezone=zone) == expected
+    # The same clock through Dagster's partition clock, and Dagster's own last
+    # partition of the same definition agrees: the rule lives once.
+    with dg.partition_loading_context(effective_dt=now):
+        assert partitions.last_day(timezone=zone) == expected
+        defn = partitions.daily_partitions_in(zone, date(2025, 12, 1))
+        assert defn.get_last_partition_key() == expected.isoformat()
+        assert not defn.has_partition_key((expected + timedelta(days=1)).isoformat())
+
+
+def test_last_day_refuses_a_naive_time():
+    with pytest.raises(ValueError, match="aware"):
+        partitions.last_day(datetime(2026, 6, 10, 12, 0))

@@ -11,13 +11,12 @@ reloads it from them.
 """
 
 
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from bizintel_dagster import settings
+from bizintel_dagster import partitions, settings
 from bizintel_dagster.defs.raw.landing import SOURCES
 from bizintel_dagster.policies import retry_transient
 from bizintel_dagster.warehouse import WAREHOUSE_POOL
@@ -29,7 +28,7 @@ class RetentionConfig(dg.Config):
     retention_days: int | None = None
     """Keep this many days of raw records (default BIZINTEL_RAW_RETENTION_DAYS)."""
     as_of_date: str | None = None
-    """Count the days back from this date (YYYY-MM-DD; default today in the business time zone)."""
+    """Count the days back from this date (YYYY-MM-DD; default the last complete business day, the last partition)."""
     dry_run: bool = False
     """Only count what would be deleted."""
 
@@ -73,8 +72,7 @@ def purge_expired_raw_records(context: dg.OpExecutionContext, config: RetentionC
     days = config.retention_days or settings.raw_retention_days()
     if days < 1:
         raise dg.Failure(f"retention_days must be >= 1, got {days}")
-    as_of = (date.fromisoformat(config.as_of_date) if config.as_of_date
-             else datetime.now(ZoneInfo(settings.timezone())).date())
+    as_of = date.fromisoformat(config.as_of_date) if config.as_of_date else partitions.last_day()
     cutoff = cutoff_date(days, as_of)
 
     def run() -> dict[str, dict]:

@@ -13,12 +13,9 @@ a configurable local hour:
 
 from __future__ import annotations
 
-from datetime import timedelta
-from zoneinfo import ZoneInfo
-
 import dagster as dg
 
-from bizintel_dagster import settings
+from bizintel_dagster import partitions, settings
 from bizintel_dagster.defs.analytics.jobs import analytics_job
 from bizintel_dagster.defs.automation.retention import raw_retention_job
 from bizintel_dagster.defs.automation.sensors import TRIGGER_TAG
@@ -55,8 +52,9 @@ def default_status() -> dg.DefaultScheduleStatus:
     description="Yesterday's partition (business time zone), raw -> KPIs, every day at BIZINTEL_DAILY_ROLLUP_HOUR.",
 )
 def daily_rollup_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    local_now = context.scheduled_execution_time.astimezone(ZoneInfo(settings.timezone()))
-    day = (local_now.date() - timedelta(days=1)).isoformat()
+    # The last complete business day at the tick (not the daemon's wall clock):
+    # a late tick still runs the day it was scheduled for.
+    day = partitions.last_day(context.scheduled_execution_time).isoformat()
     return dg.RunRequest(run_key=f"daily_rollup:{day}", partition_key=day, tags={TRIGGER_TAG: "daily_rollup"})
 
 

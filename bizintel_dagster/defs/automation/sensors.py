@@ -10,7 +10,11 @@ it from raw to KPIs (a partition re-run replaces it). In-flight files (``.``-
 prefixed, ``.tmp``, ``.part``) are ignored, and so is a folder while any of its
 files is younger than BIZINTEL_LANDING_SETTLE_SECONDS (a writer that writes in
 place). Contiguous new days go into one ranged run (the jobs' single-run
-backfill policy); late days are requested separately, tagged ``late``.
+backfill policy); late days are requested separately, tagged ``late``. A folder
+for a day that has not ended in the business time zone (today's) is **held**:
+logged and listed under ``held`` in the cursor, not fingerprinted, so the first
+tick after the day ends requests it as new (``partitions.last_day``; the clock
+is Dagster's partition clock, ``dg.partition_loading_context`` in tests).
 
 ``kpi_alert_sensor`` — materializations of ``kpis/kpi_daily`` → one
 ``alert_evaluation_job`` run over the materialized dates.
@@ -28,9 +32,8 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 
@@ -59,6 +62,7 @@ class LandingScan:
     fingerprints: dict[str, str]   # partition key -> fingerprint of its settled files
     unsettled: set[str]            # partitions with a file younger than the settle time
     ignored: dict[str, str]        # folder -> why it is not a partition
+    held: set[str]                 # days not complete yet: requested once they have ended
 
 
 def scan_landing(landing: Path, *, settle_seconds: float = 0, now: float | None = None,
@@ -69,6 +73,7 @@ def scan_landing(landing: Path, *, settle_seconds: float = 0, now: float | None 
     entries: dict[str, list[str]] = {}
     unsettled: set[str] = set()
     ignored: dict[str, str] = {}
+    held: set[str] = set()
     for source in SOURCES:
         base = landing / source
         if not base.is_dir():
@@ -87,7 +92,7 @@ def scan_landing(landing: Path, *, settle_seconds: float = 0, now: float | None 
                     f"(or unset it) and reload the definitions")
                 continue
             if last_day and day > last_day:
-                ignored[f"{source}/{folder.name}"] = f"outside the partitions ({first_day} .. {last_day})"
+                held.add(day.isoformat())
                 continue
             key = day.isoformat()
             for path in folder.iterdir():
@@ -101,7 +106,7 @@ def scan_landing(landing: Path, *, settle_seconds: float = 0, now: float | None 
         key: hashlib.sha256("\n".join(sorted(files)).encode()).hexdigest()[:16]
         for key, files in entries.items() if key not in unsettled
     }
-    return LandingScan(fingerprints, unsettled, ignored)
+    return LandingScan(fingerprints, unsettled, ignored, held)
 
 
 def _runs(days: list[str]) -> list[list[str]]:
@@ -149,23 +154,32 @@ def _load_cursor(cursor: str | None) -> dict[str, str]:
 )
 def landing_zone_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     previous = _load_cursor(context.cursor)
-    today = datetime.now(ZoneInfo(settings.timezone())).date()
+    last_day = partitions.last_day()
     scan = scan_landing(settings.landing_dir(), settle_seconds=settings.landing_settle_seconds(),
-                        first_day=partitions.first_day(), last_day=today + timedelta(days=1))
+                        first_day=partitions.first_day(), last_day=last_day)
     for folder, why in sorted(scan.ignored.items())[:20]:
         context.log.warning(f"landing folder {folder} ignored: {why}")
+    if scan.held:
+        context.log.info(f"holding landing day(s) {sorted(scan.held)}: not complete in "
+                         f"BIZINTEL_TIMEZONE={settings.timezone()} (last complete day {last_day}); "
+                         f"requested on the first tick after each has ended")
     if scan.unsettled:
         context.log.info(f"waiting for files to settle in {sorted(scan.unsettled)}")
     requests = landing_run_requests(previous, scan)
-    # Partitions still settling keep their old fingerprint; removed folders drop
-    # out (an emptied folder does not trigger a run that would wipe the day).
+    # Partitions still settling (or held, if an earlier tick saw them) keep their
+    # old fingerprint; removed folders drop out (an emptied folder does not
+    # trigger a run that would wipe the day).
     current = dict(scan.fingerprints)
-    for key in scan.unsettled:
+    for key in scan.unsettled | scan.held:
         if key in previous:
             current[key] = previous[key]
-    cursor = json.dumps({"v": CURSOR_VERSION, "partitions": dict(sorted(current.items()))}, separators=(",", ":"))
+    state = {"v": CURSOR_VERSION, "partitions": dict(sorted(current.items()))}
+    if scan.held:
+        state["held"] = sorted(scan.held)  # shown with the cursor in the UI; never read back
+    cursor = json.dumps(state, separators=(",", ":"))
     if not requests:
-        return dg.SensorResult(skip_reason="no new or changed landing files", cursor=cursor)
+        held = f"; holding {', '.join(sorted(scan.held))} until the day ends" if scan.held else ""
+        return dg.SensorResult(skip_reason=f"no new or changed landing files{held}", cursor=cursor)
     for r in requests:
         context.log.info(f"requesting {r.tags[TRIGGER_TAG]} run for "
                          f"{r.partition_key or r.tags[RANGE_START_TAG] + '...' + r.tags[RANGE_END_TAG]}")

@@ -23,7 +23,8 @@ models, writes four tables in one transaction and evaluates the accuracy checks
 - a model that loses to seasonal naive on the backtest (relative MASE >= 1) is
   not published: status ``baseline``, ``primary_model`` seasonal naive, and the
   message says why (both forecasts stay in ``daily_forecasts``);
-- today's partition (still filling up) is left out of the history;
+- days after the last complete business day (``partitions.last_day``; still
+  filling up) are left out of the history;
 - short or gappy history: < 14 days or a weekday never observed -> no forecast,
   with the reason in metadata and ``forecast_status``; too few backtest points to
   calibrate the model -> seasonal naive only, intervals from week-on-week
@@ -33,13 +34,12 @@ models, writes four tables in one transaction and evaluates the accuracy checks
 
 import math
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from bizintel_dagster import settings
+from bizintel_dagster import partitions, settings
 from bizintel_dagster.forecasting import store
 from bizintel_dagster.forecasting.pipeline import (
     COVERAGE_80_RANGE,
@@ -141,9 +141,8 @@ def _preview_table(results: list[MetricForecast], days: int = 14) -> dg.Metadata
 
 
 def _run(context, warehouse: DuckDBResource, specs: list[MetricSpec], generated_at: datetime):
-    today = datetime.now(ZoneInfo(settings.timezone())).date()
     with warehouse_connection(warehouse) as con:
-        history = store.read_history(con, specs, exclude_day=today)
+        history = store.read_history(con, specs, through=partitions.last_day())
         results = []
         for spec in specs:
             series = history[spec.metric] if history is not None else pd.Series(dtype=float)

@@ -21,7 +21,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
-from bizintel_dagster import money, settings
+from bizintel_dagster import money, partitions, settings
 from bizintel_dagster.forecasting.connection import warehouse_connection
 from bizintel_dagster.defs.freshness import freshness_policy_for_group
 from bizintel_dagster.policies import OWNERS, retry_transient
@@ -138,10 +138,11 @@ def _report_asset(name: str, deps: list[dg.AssetKey], description: str) -> dg.As
                 money.load_exponent(con, currency)
                 latest = content.latest_kpi_date(con)
                 try:
-                    period = periods.resolve(config.period, latest or generated_at.date())
+                    period = periods.resolve(config.period, latest or partitions.last_day())
                 except ValueError as exc:
                     raise dg.Failure(description=str(exc)) from None
-                basis = f"newest KPI date {latest}" if latest else "no KPI data yet: relative to today"
+                basis = (f"newest KPI date {latest}" if latest
+                         else "no KPI data yet: relative to the last complete day")
                 return _build(name, con, period, currency, generated_at, checks), basis
 
         report, basis = retry_transient(context, read)
