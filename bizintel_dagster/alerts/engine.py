@@ -33,66 +33,74 @@ from bizintel_dagster import money
 from bizintel_dagster.alerts import channels as channel_mod
 from bizintel_dagster.alerts.config import AlertConfig, Rule
 from bizintel_dagster.alerts.evaluate import Breach, RuleOutcome, evaluate_rules
+from bizintel_dagster.tables import Table, col
 
 log = logging.getLogger(__name__)
 
-DDL = """
-create schema if not exists alerts;
-create table if not exists alerts.alert_events (
-    alert_id varchar not null,        -- hash of rule_name | subject | period
-    rule_name varchar not null,
-    rule_kind varchar not null,
-    severity varchar not null,        -- critical | high | medium | low
-    subject varchar not null,         -- metric (schema.table.column) or asset check
-    period varchar not null,          -- day, hour or check partition(s)
-    period_start timestamp not null,  -- start of the period (business-local): what cool-down compares
-    metric_date date,
-    observed double,
-    baseline double,
-    change_pct double,
-    zscore double,
-    threshold double,
-    message varchar not null,
-    figures json,
-    channels varchar[],
-    status varchar not null,          -- pending | sent | failed | suppressed | unrouted
-    status_reason varchar,
-    first_seen_at timestamptz not null,
-    last_seen_at timestamptz not null,
-    occurrences integer not null,
-    notified_at timestamptz,
-    first_run_id varchar,
-    last_run_id varchar
-);
-create table if not exists alerts.alert_deliveries (
-    alert_id varchar not null,
-    channel varchar not null,
-    status varchar not null,          -- pending | sent | failed | skipped
-    attempts integer not null,
-    last_error varchar,
-    last_attempt_at timestamptz,
-    sent_at timestamptz
-);
-create table if not exists alerts.alert_history (
-    alert_id varchar not null,
-    event_at timestamptz not null,
-    event varchar not null,           -- raised | seen_again | suppressed | delivery_sent | delivery_failed | delivery_skipped
-    channel varchar,
-    detail varchar,
-    run_id varchar
-);
-create table if not exists alerts.rule_evaluations (
-    run_id varchar,
-    evaluated_at timestamptz not null,
-    rule_name varchar not null,
-    rule_kind varchar not null,
-    status varchar not null,          -- ok | breached | skipped | error
-    reason varchar,
-    window_start date,
-    window_end date,
-    breaches integer not null
-);
-"""
+_ALERT_ID = col("alert_id", "varchar", "Hash of rule_name | subject | period: one alert per rule, subject and period.",
+                not_null=True)
+_RUN_ID = "Dagster run id"
+
+ALERT_EVENTS = Table("alerts", "alert_events", (
+    _ALERT_ID,
+    col("rule_name", "varchar", "Rule from config/alerts.yaml, or asset_check_failed for a failed check.", not_null=True),
+    col("rule_kind", "varchar", "change_vs_trailing_average | hourly_threshold | seasonal_zscore | asset_check.",
+        not_null=True),
+    col("severity", "varchar", "critical | high | medium | low.", not_null=True),
+    col("subject", "varchar", "What breached: metric (schema.table.column) or asset check (asset:check).",
+        not_null=True),
+    col("period", "varchar", "Day, hour or check partition(s) the alert is about.", not_null=True),
+    col("period_start", "timestamp", "Start of the period, business-local time: what the cool-down compares.",
+        not_null=True),
+    col("metric_date", "date", "Business-local day of the observation (null for some check alerts)."),
+    col("observed", "double", "Observed value, in the metric's unit (money: reporting-currency minor units)."),
+    col("baseline", "double", "Baseline the rule compared with (trailing average, seasonal mean), same unit."),
+    col("change_pct", "double", "Change of observed vs baseline, percent."),
+    col("zscore", "double", "Standard scores from the seasonal baseline (seasonal_zscore rules)."),
+    col("threshold", "double", "The rule's threshold (percent, count or z), as configured."),
+    col("message", "varchar", "The alert text as notified.", not_null=True),
+    col("figures", "json", "Every figure of the evaluation (rule-specific), for the notification and audits."),
+    col("channels", "varchar[]", "Channels the alert is routed to (webhook, email, log, ...)."),
+    col("status", "varchar", "pending | sent | failed | suppressed | unrouted.", not_null=True),
+    col("status_reason", "varchar", "Why the status (cool-down, no channel, delivery error)."),
+    col("first_seen_at", "timestamptz", "First evaluation that found it (UTC).", not_null=True),
+    col("last_seen_at", "timestamptz", "Latest evaluation that found it (UTC).", not_null=True),
+    col("occurrences", "integer", "Evaluations that found it.", not_null=True),
+    col("notified_at", "timestamptz", "When it was first delivered (null: not yet)."),
+    col("first_run_id", "varchar", f"{_RUN_ID} of the first evaluation."),
+    col("last_run_id", "varchar", f"{_RUN_ID} of the latest evaluation."),
+))
+ALERT_DELIVERIES = Table("alerts", "alert_deliveries", (
+    _ALERT_ID,
+    col("channel", "varchar", "Channel name from config/alerts.yaml.", not_null=True),
+    col("status", "varchar", "pending | sent | failed | skipped.", not_null=True),
+    col("attempts", "integer", "Delivery attempts so far (retries included).", not_null=True),
+    col("last_error", "varchar", "Error of the latest failed attempt."),
+    col("last_attempt_at", "timestamptz", "Latest attempt (UTC)."),
+    col("sent_at", "timestamptz", "Successful delivery (UTC; null: not sent)."),
+))
+ALERT_HISTORY = Table("alerts", "alert_history", (
+    _ALERT_ID,
+    col("event_at", "timestamptz", "When it happened (UTC).", not_null=True),
+    col("event", "varchar", "raised | seen_again | suppressed | delivery_sent | delivery_failed | delivery_skipped.",
+        not_null=True),
+    col("channel", "varchar", "Channel of a delivery event."),
+    col("detail", "varchar", "Free-text detail (error, suppression reason)."),
+    col("run_id", "varchar", f"{_RUN_ID} of the evaluation."),
+))
+RULE_EVALUATIONS = Table("alerts", "rule_evaluations", (
+    col("run_id", "varchar", f"{_RUN_ID} of the evaluation."),
+    col("evaluated_at", "timestamptz", "When the rule was evaluated (UTC).", not_null=True),
+    col("rule_name", "varchar", "Rule from config/alerts.yaml.", not_null=True),
+    col("rule_kind", "varchar", "The rule's kind.", not_null=True),
+    col("status", "varchar", "ok | breached | skipped | error.", not_null=True),
+    col("reason", "varchar", "Why skipped or errored, or what breached."),
+    col("window_start", "date", "First business-local day evaluated."),
+    col("window_end", "date", "Last business-local day evaluated."),
+    col("breaches", "integer", "Breaches found (alerts raised or seen again).", not_null=True),
+))
+TABLES = (ALERT_EVENTS, ALERT_DELIVERIES, ALERT_HISTORY, RULE_EVALUATIONS)
+DDL = "\n".join(t.ddl() for t in TABLES)
 
 CHECK_RULE = "asset_check_failed"
 

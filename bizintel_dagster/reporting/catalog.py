@@ -6,24 +6,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from bizintel_dagster.reporting.model import Report
+from bizintel_dagster.tables import Table, col
 
-DDL = """
-create schema if not exists reports;
-create table if not exists reports.report_catalog (
-    report varchar not null,
-    period varchar not null,
-    period_kind varchar not null,
-    period_start date not null,
-    period_end date not null,
-    format varchar not null,
-    path varchar not null,
-    bytes bigint not null,
-    generated_at timestamptz not null,
-    run_id varchar
-);
-"""
-COLUMNS = ["report", "period", "period_kind", "period_start", "period_end", "format", "path", "bytes",
-           "generated_at", "run_id"]
+TABLE = Table("reports", "report_catalog", (
+    col("report", "varchar", "Report name: executive, sponsor_attribution or data_integrity.", not_null=True),
+    col("period", "varchar", "Period label (ISO week YYYY-Www or month YYYY-MM).", not_null=True),
+    col("period_kind", "varchar", "week or month.", not_null=True),
+    col("period_start", "date", "First business-local day of the period.", not_null=True),
+    col("period_end", "date", "Last business-local day of the period (inclusive).", not_null=True),
+    col("format", "varchar", "File format: pdf, xlsx, csv or html.", not_null=True),
+    col("path", "varchar", "Absolute path of the file under BIZINTEL_REPORTS_DIR.", not_null=True),
+    col("bytes", "bigint", "File size in bytes when written.", not_null=True),
+    col("generated_at", "timestamptz", "When the report was rendered (business time zone).", not_null=True),
+    col("run_id", "varchar", "Dagster run that wrote the file (null outside Dagster)."),
+))
+DDL = TABLE.ddl()
+COLUMNS = TABLE.column_names
 
 
 def entries(report: Report, files: dict[str, list[Path]], run_id: str | None = None) -> list[dict]:

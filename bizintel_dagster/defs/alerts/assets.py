@@ -18,6 +18,7 @@ from bizintel_dagster import settings
 from bizintel_dagster.alerts import config as alert_config
 from bizintel_dagster.alerts import engine
 from bizintel_dagster.policies import OWNERS, retry_transient
+from bizintel_dagster.tables import other_tables_metadata
 from bizintel_dagster.warehouse import WAREHOUSE_POOL
 
 ALERT_EVENTS_KEY = dg.AssetKey(["alerts", "alert_events"])
@@ -65,6 +66,8 @@ def _date(value: str | None, name: str) -> date | None:
     owners=OWNERS,
     kinds={"duckdb", "python"},
     pool=WAREHOUSE_POOL,
+    metadata={**engine.ALERT_EVENTS.metadata(),
+              **other_tables_metadata(engine.ALERT_DELIVERIES, engine.ALERT_HISTORY, engine.RULE_EVALUATIONS)},
     description="Alerts raised by the rules in BIZINTEL_ALERTS_CONFIG (config/alerts.yaml) and by failed "
     "asset checks, de-duplicated, with cool-down, notified to webhook / e-mail / log file: "
     "alerts.alert_events, alert_deliveries, alert_history, rule_evaluations.",

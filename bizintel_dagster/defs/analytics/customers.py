@@ -18,6 +18,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from bizintel_dagster.metadata import column_schema, markdown_table
+from bizintel_dagster.tables import Table, col
 from bizintel_dagster.defs.freshness import freshness_policy_for_group
 from bizintel_dagster.policies import OWNERS, retry_transient
 from bizintel_dagster.warehouse import WAREHOUSE_POOL
@@ -25,6 +26,18 @@ from bizintel_dagster.warehouse import WAREHOUSE_POOL
 SEGMENTS_KEY = dg.AssetKey(["customers", "account_kmeans_segments"])
 SCORECARD_KEY = dg.AssetKey(["customers", "account_scorecard"])
 FEATURES = ["recency_days", "frequency_orders", "monetary_minor"]
+TABLE = Table("customers", "account_kmeans_segments", (
+    col("account_id", "varchar", "The B2B account (company or brand level, as in customers.account_scorecard).",
+        not_null=True),
+    col("segment", "varchar", "Commercial segment from the accounts seed (SMB, Mid-Market, Enterprise)."),
+    col("recency_days", "double", "Days since the last sponsorship order (never ordered: longest recency seen + 1)."),
+    col("frequency_orders", "double", "Sponsorship orders to date."),
+    col("monetary_minor", "double", "Billing revenue to date, reporting-currency minor units (e.g. ZAR cents), "
+        "negative clipped to 0."),
+    col("kmeans_segment", "bigint", "k-means cluster, numbered by descending mean monetary_minor (1 = most valuable)."),
+    col("k", "bigint", "Number of clusters chosen (highest mean silhouette among 2..max_k; 1: too few accounts)."),
+    col("silhouette", "double", "Mean silhouette of the chosen k (-1..1; null when k = 1)."),
+))
 
 
 class KMeansConfig(dg.Config):
@@ -92,6 +105,7 @@ def profiles(segments: pd.DataFrame) -> pd.DataFrame:
     owners=OWNERS,
     kinds={"python", "scikitlearn", "duckdb"},
     pool=WAREHOUSE_POOL,
+    metadata=TABLE.metadata(),
     description="k-means segments of B2B accounts on log1p-transformed, standardised RFM features "
     "(recency days, orders, revenue to date) from customers.account_scorecard; k chosen by silhouette "
     "among 2..max_k; segment 1 = highest mean revenue. Profiles and silhouettes in the metadata.",
@@ -106,11 +120,11 @@ def account_kmeans_segments(context: dg.AssetExecutionContext, config: KMeansCon
 
     def write() -> dict:
         with warehouse.get_connection() as con:
-            con.execute("create schema if not exists customers")
+            con.execute(TABLE.ddl(replace=True))
             con.register("segments_frame", segments)
-            con.execute("create or replace table customers.account_kmeans_segments as select * from segments_frame")
+            con.execute(f"insert into {TABLE.relation} by name select * from segments_frame")
             con.unregister("segments_frame")
-            return column_schema(con, ("customers", "account_kmeans_segments"))
+            return column_schema(con, ("customers", "account_kmeans_segments"), TABLE.descriptions)
 
     schema = retry_transient(context, write)
     table = profiles(segments)

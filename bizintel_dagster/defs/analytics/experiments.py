@@ -26,6 +26,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from bizintel_dagster.metadata import column_schema, query_table
+from bizintel_dagster.tables import Table, col
 from bizintel_dagster.defs.freshness import freshness_policy_for_group
 from bizintel_dagster.policies import OWNERS, retry_transient
 from bizintel_dagster.warehouse import WAREHOUSE_POOL
@@ -33,15 +34,38 @@ from bizintel_dagster.warehouse import WAREHOUSE_POOL
 RESULTS_KEY = dg.AssetKey(["experiments", "experiment_results"])
 COUNTS_KEY = dg.AssetKey(["experiments", "experiment_variant_counts"])
 
-COLUMNS = [
-    "experiment_id", "variant", "is_control", "exposed_users", "converted_users",
-    "conversion_rate", "conversion_rate_ci_low", "conversion_rate_ci_high",
-    "control_conversion_rate", "absolute_lift", "relative_lift", "z_score", "p_value",
-    "lift_ci_low", "lift_ci_high", "is_significant",
-    "expected_share", "observed_share", "srm_chi_square", "srm_p_value", "srm_detected",
-    "mde_relative", "required_sample_size_per_variant", "has_required_sample_size",
-    "alpha", "power", "first_exposure_date", "last_exposure_date",
-]
+_RATE = "share of exposed users who converted, 0-1"
+TABLE = Table("experiments", "experiment_results", (
+    col("experiment_id", "varchar", "The experiment.", not_null=True),
+    col("variant", "varchar", "The variant (users assigned by their first exposure).", not_null=True),
+    col("is_control", "boolean", "The control variant the others are compared with (dbt var experiment_control_variant)."),
+    col("exposed_users", "bigint", "Users assigned to the variant (users exposed to several variants excluded)."),
+    col("converted_users", "bigint", "Assigned users who converted at or after their first exposure."),
+    col("conversion_rate", "double", f"converted_users / exposed_users: {_RATE}."),
+    col("conversion_rate_ci_low", "double", "Lower bound of the Wilson confidence interval (level 1 - alpha) of conversion_rate."),
+    col("conversion_rate_ci_high", "double", "Upper bound of that Wilson interval."),
+    col("control_conversion_rate", "double", f"The control's conversion rate ({_RATE})."),
+    col("absolute_lift", "double", "conversion_rate - control_conversion_rate (rate points, 0-1 scale); null for the control."),
+    col("relative_lift", "double", "absolute_lift / control_conversion_rate; null for the control or a zero control rate."),
+    col("z_score", "double", "Two-proportion z statistic vs the control."),
+    col("p_value", "double", "Two-sided p-value of that z-test."),
+    col("lift_ci_low", "double", "Lower bound of the Wald confidence interval (level 1 - alpha) of absolute_lift."),
+    col("lift_ci_high", "double", "Upper bound of that Wald interval."),
+    col("is_significant", "boolean", "p_value < alpha."),
+    col("expected_share", "double", "Share of exposures the variant should get under an equal split (1 / variants)."),
+    col("observed_share", "double", "Share of the experiment's exposed users in the variant."),
+    col("srm_chi_square", "double", "Chi-square statistic of observed vs expected exposures (sample-ratio mismatch)."),
+    col("srm_p_value", "double", "p-value of that chi-square test."),
+    col("srm_detected", "boolean", "srm_p_value < srm_alpha: assignment looks broken, do not trust the lift."),
+    col("mde_relative", "double", "Minimum detectable effect the sample size is computed for, relative to the control rate."),
+    col("required_sample_size_per_variant", "bigint", "Users per variant needed to detect mde_relative at alpha and power."),
+    col("has_required_sample_size", "boolean", "Every variant of the experiment has at least that many users."),
+    col("alpha", "double", "Significance level (two-sided) used."),
+    col("power", "double", "Statistical power used for the sample size."),
+    col("first_exposure_date", "date", "First business-local day a user of the variant was exposed."),
+    col("last_exposure_date", "date", "Last business-local day a user of the variant was exposed."),
+))
+COLUMNS = TABLE.column_names
 
 
 class ExperimentStatsConfig(dg.Config):
@@ -158,6 +182,7 @@ def _headline(results: pd.DataFrame) -> str:
     owners=OWNERS,
     kinds={"python", "pandas", "duckdb"},
     pool=WAREHOUSE_POOL,
+    metadata=TABLE.metadata(),
     check_specs=[dg.AssetCheckSpec("no_sample_ratio_mismatch", asset=RESULTS_KEY,
                                    description="Exposures per variant match the expected equal split "
                                    "(chi-square p >= srm_alpha); a mismatch means broken assignment.")],
@@ -180,12 +205,10 @@ def experiment_results(context: dg.AssetExecutionContext, config: ExperimentStat
 
     def write(frame: pd.DataFrame) -> tuple[dg.MetadataValue, dict]:
         with warehouse.get_connection() as con:
-            con.execute("create schema if not exists experiments")
+            con.execute(TABLE.ddl(replace=True))
             con.register("experiment_results_frame", frame)
-            con.execute("""create or replace table experiments.experiment_results as
-                           select * replace (cast(first_exposure_date as date) as first_exposure_date,
-                                             cast(last_exposure_date as date) as last_exposure_date)
-                           from experiment_results_frame""")
+            # by name: a frame column the declaration lacks is an error, not a silent extra column
+            con.execute(f"insert into {TABLE.relation} by name select * from experiment_results_frame")
             con.unregister("experiment_results_frame")
             return query_table(con, """
                 select experiment_id, variant, exposed_users as users, converted_users as conversions,
@@ -194,7 +217,7 @@ def experiment_results(context: dg.AssetExecutionContext, config: ExperimentStat
                        round(lift_ci_high, 4) as ci_high, srm_detected as srm,
                        required_sample_size_per_variant as n_needed
                 from experiments.experiment_results order by experiment_id, variant"""), \
-                column_schema(con, ("experiments", "experiment_results"))
+                column_schema(con, ("experiments", "experiment_results"), TABLE.descriptions)
 
     preview, schema = retry_transient(context, lambda: write(results))
     srm = sorted(results.loc[results["srm_detected"].fillna(False), "experiment_id"].unique())

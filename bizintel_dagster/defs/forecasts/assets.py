@@ -75,7 +75,7 @@ def _specs() -> list[dg.AssetSpec]:
     common = {"deps": [KPI_DAILY], "group_name": "forecasts", "freshness_policy": freshness_policy_for_group("forecasts"), "owners": OWNERS}
     return [
         dg.AssetSpec(
-            DAILY_FORECASTS, kinds={"duckdb", "scikit-learn"}, **common,
+            DAILY_FORECASTS, metadata=store.TABLES["daily_forecasts"].metadata(), kinds={"duckdb", "scikit-learn"}, **common,
             description="Revenue (reporting-currency minor units) and DAU forecast for each of the next 90 days "
             "(horizon_days <= 30 for the 30-day view), with 80 % and 95 % prediction intervals, for the Ridge "
             "trend + weekly model and the seasonal-naive baseline. The published (primary) model per metric is "
@@ -83,17 +83,17 @@ def _specs() -> list[dg.AssetSpec]:
             "\n\n" + (__doc__ or ""),
         ),
         dg.AssetSpec(
-            BACKTEST, kinds={"duckdb", "scikit-learn"}, **common,
+            BACKTEST, metadata=store.TABLES["backtest"].metadata(), kinds={"duckdb", "scikit-learn"}, **common,
             description="Rolling-origin backtest points: one row per metric, model, origin and target day with "
             "the forecast, the actual, the out-of-sample interval and whether it covered the actual.",
         ),
         dg.AssetSpec(
-            ACCURACY, kinds={"duckdb"}, **common,
+            ACCURACY, metadata=store.TABLES["forecast_accuracy"].metadata(), kinds={"duckdb"}, **common,
             description="MAE, sMAPE, MASE and 80/95 % interval coverage per metric, model and horizon bucket "
             "(1-7, 8-30, 31-90 days, all).",
         ),
         dg.AssetSpec(
-            STATUS, kinds={"duckdb"}, **common,
+            STATUS, metadata=store.TABLES["forecast_status"].metadata(), kinds={"duckdb"}, **common,
             description="One row per metric: ok / baseline / fallback / insufficient_history / error, the "
             "message, the published (primary) model and why, history length and gaps, and the accuracy-check outcomes (read by the executive report).",
         ),

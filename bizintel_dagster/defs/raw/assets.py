@@ -34,6 +34,7 @@ def _spec(name: str) -> dg.AssetSpec:
         description=_DESCRIPTIONS[name],
         owners=OWNERS,
         kinds={"duckdb", "python"},
+        metadata=landing.raw_tables()[name].metadata(),
     )
 
 
@@ -93,6 +94,7 @@ def raw_landing(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
             {"dagster/row_count": dg.MetadataValue.int(day_total["lines_rejected"])},
             asset_key=dg.AssetKey(["raw", "rejected_lines"]), partition_key=partition_key)
     with warehouse.get_connection() as con:
-        schemas = {name: column_schema(con, ("raw", name)) for name in _DESCRIPTIONS}
+        schemas = {name: column_schema(con, ("raw", name), landing.raw_tables()[name].descriptions)
+                   for name in _DESCRIPTIONS}
     for name in _DESCRIPTIONS:
         yield dg.MaterializeResult(asset_key=["raw", name], metadata=schemas[name])

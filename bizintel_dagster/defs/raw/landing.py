@@ -30,6 +30,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from bizintel_dagster.tables import Table, col
+
 SOURCES: dict[str, str] = {
     "app_events": "jsonl",
     "location_reports": "jsonl",
@@ -58,23 +60,43 @@ _EXCERPT_CHARS = 300
 _GZIP_MAGIC = b"\x1f\x8b"
 _BOM = b"\xef\xbb\xbf"
 
-DDL = """
-create schema if not exists raw;
-create table if not exists raw.landing_files (
-    partition_date date, source varchar, source_file varchar, status varchar,
-    reason varchar, size_bytes bigint, lines_total bigint, lines_loaded bigint,
-    lines_rejected bigint);
-create table if not exists raw.rejected_lines (
-    partition_date date, source varchar, source_file varchar, line_number bigint,
-    reason varchar, line_excerpt varchar);
-"""
+_DAY = col("partition_date", "date", "The partition: business-local day of the dt= folder the file landed in.")
+_FILE = col("source_file", "varchar", "File path relative to its dt= folder.")
+
+LANDING_FILES = Table("raw", "landing_files", (
+    _DAY,
+    col("source", "varchar", "Source: app_events, location_reports, ticketing or billing."),
+    _FILE,
+    col("status", "varchar", "loaded | rejected (whole file refused) | skipped (not a data file)."),
+    col("reason", "varchar", "Why rejected or skipped (null when loaded)."),
+    col("size_bytes", "bigint", "File size in bytes."),
+    col("lines_total", "bigint", "Physical lines in the file (CSV header excluded)."),
+    col("lines_loaded", "bigint", "Lines loaded into raw.<source>."),
+    col("lines_rejected", "bigint", "Lines in raw.rejected_lines (lines_total = loaded + rejected)."),
+))
+REJECTED_LINES = Table("raw", "rejected_lines", (
+    _DAY,
+    col("source", "varchar", "Source of the file."),
+    _FILE,
+    col("line_number", "bigint", "1-based physical line number in the file."),
+    col("reason", "varchar", "Why the line could not be parsed (invalid UTF-8, not JSON, CSV shape, ...)."),
+    col("line_excerpt", "varchar", f"The line's first {_EXCERPT_CHARS} characters (may hold clear PII: raw is never published)."),
+))
 
 
-def source_table_ddl(source: str) -> str:
-    return (
-        f"create table if not exists raw.{source} (partition_date date, "
-        "source_file varchar, line_number bigint, payload json)"
-    )
+def source_table(source: str) -> Table:
+    return Table("raw", source, (
+        _DAY, _FILE,
+        col("line_number", "bigint", "1-based physical line number of the record in its file."),
+        col("payload", "json", "The record as landed: the JSON line, or the CSV row as a JSON object of its "
+            "columns (clear PII; raw is never published)."),
+    ))
+
+
+def raw_tables() -> dict[str, Table]:
+    """Every raw table by name: one per source, then the line accounting."""
+    return {**{s: source_table(s) for s in SOURCES}, "landing_files": LANDING_FILES,
+            "rejected_lines": REJECTED_LINES}
 
 
 @dataclass(frozen=True)
@@ -421,6 +443,5 @@ def load_partition(con: duckdb.DuckDBPyConnection, landing: Path, source: str, d
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(DDL)
-    for source in SOURCES:
-        con.execute(source_table_ddl(source))
+    for table in raw_tables().values():
+        con.execute(table.ddl())

@@ -208,6 +208,7 @@ data_integrity_report = _report_asset(
     owners=OWNERS,
     kinds={"duckdb"},
     pool=WAREHOUSE_POOL,
+    metadata=catalog.TABLE.metadata(),
     description="reports.report_catalog: every report file generated (report, period, format, path, bytes, "
     "generated_at, run_id). Rows are appended by the report assets; this asset summarises the catalog and "
     "flags files that no longer exist.",

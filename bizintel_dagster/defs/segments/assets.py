@@ -17,6 +17,7 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 
 from bizintel_dagster.metadata import column_schema, markdown_table
+from bizintel_dagster.tables import Table, col, other_tables_metadata
 from bizintel_dagster.defs.freshness import freshness_policy_for_group
 from bizintel_dagster.policies import OWNERS, retry_transient
 from bizintel_dagster.segments import config as segment_config
@@ -39,19 +40,39 @@ _AS_OF_SQL = {
     "account": ("customers.account_scorecard", "select max(as_of_date) from customers.account_scorecard"),
 }
 
-_DDL = """
-create schema if not exists segments;
-create or replace table segments.segment_definitions (
-    segment_name varchar not null, entity varchar not null, description varchar,
-    rule_json varchar not null, rule_sql varchar not null, rule_params varchar not null);
-create or replace table segments.segment_membership (
-    segment_name varchar not null, entity varchar not null, member_id varchar not null, as_of_date date not null);
-create table if not exists segments.segment_history (
-    as_of_date date not null, segment_name varchar not null, entity varchar not null, members bigint not null);
-"""
+_SEGMENT = col("segment_name", "varchar", "Segment from BIZINTEL_SEGMENTS_CONFIG (config/segments.yaml).", not_null=True)
+_ENTITY = col("entity", "varchar", "What the segment groups: user or account.", not_null=True)
+_AS_OF = col("as_of_date", "date", "Business-local day the attributes describe (the last day with data).",
+             not_null=True)
+
+SEGMENT_DEFINITIONS = Table("segments", "segment_definitions", (
+    _SEGMENT, _ENTITY,
+    col("description", "varchar", "The segment's description from the config."),
+    col("rule_json", "varchar", "The rule tree (AND / OR groups of conditions) as JSON.", not_null=True),
+    col("rule_sql", "varchar", "The rule compiled to a SQL condition over segments.<entity>_attributes "
+        "(values as ? parameters).", not_null=True),
+    col("rule_params", "varchar", "The parameters of rule_sql, as a JSON list.", not_null=True),
+))
+SEGMENT_MEMBERSHIP = Table("segments", "segment_membership", (
+    _SEGMENT, _ENTITY,
+    col("member_id", "varchar", "The member: user_key (salted hash) for users, account_id for accounts; joins "
+        "to the marts.", not_null=True),
+    _AS_OF,
+))
+SEGMENT_HISTORY = Table("segments", "segment_history", (
+    _AS_OF, _SEGMENT, _ENTITY,
+    col("members", "bigint", "Members of the segment on as_of_date (a re-run of that date replaces the row).",
+        not_null=True),
+))
+SEGMENT_COUNTS = Table("segments", "segment_counts", (
+    _SEGMENT, _ENTITY, _AS_OF,
+    col("members", "bigint", "Current members of the segment."),
+    col("share_of_entity", "double", "members / all users (or accounts) with attributes, 0-1, 4 decimals; "
+        "null without any."),
+))
 
 _COUNTS_SQL = """
-create or replace table segments.segment_counts as
+insert into segments.segment_counts
 with population as (
     select 'user' as entity, count(*) as population from segments.user_attributes
     union all
@@ -97,7 +118,10 @@ def materialize_segments(con: duckdb.DuckDBPyConnection, cfg: segment_config.Seg
     summary = Summary(as_of=_as_of_dates(con))
     con.execute("begin transaction")
     try:
-        con.execute(_DDL)
+        con.execute(SEGMENT_DEFINITIONS.ddl(replace=True))
+        con.execute(SEGMENT_MEMBERSHIP.ddl(replace=True))
+        con.execute(SEGMENT_HISTORY.ddl())  # kept across runs: one row per segment and as-of date
+        con.execute(SEGMENT_COUNTS.ddl(replace=True))
         for entity, table in segment_sql.ATTRIBUTE_TABLES.items():
             con.execute(f"create or replace table {table} as {segment_sql.attributes_sql(entity)}",
                         [summary.as_of[entity]])
@@ -142,6 +166,8 @@ def _counts_table(counts: list[tuple]) -> dg.MetadataValue:
     owners=OWNERS,
     kinds={"duckdb", "python"},
     pool=WAREHOUSE_POOL,
+    metadata={**SEGMENT_MEMBERSHIP.metadata(),
+              **other_tables_metadata(SEGMENT_COUNTS, SEGMENT_HISTORY, SEGMENT_DEFINITIONS)},
     description="Rule-based user and account segments from BIZINTEL_SEGMENTS_CONFIG (config/segments.yaml): "
     "segments.segment_membership (current members), segment_counts, segment_history (one row per segment "
     "and as-of date), segment_definitions, and the user_attributes / account_attributes the rules test.",
@@ -154,7 +180,8 @@ def segment_membership(context: dg.AssetExecutionContext, warehouse: DuckDBResou
 
     def write() -> tuple[Summary, dict]:
         with warehouse.get_connection() as con:
-            return materialize_segments(con, cfg), column_schema(con, ("segments", "segment_membership"))
+            return materialize_segments(con, cfg), column_schema(
+                con, ("segments", "segment_membership"), SEGMENT_MEMBERSHIP.descriptions)
 
     summary, schema = retry_transient(context, write)
     return dg.MaterializeResult(metadata={
