@@ -2,8 +2,9 @@
 materialized again, in one mapping (group -> policy) that the dbt translator and
 the Python asset specs read. Dagster's freshness daemon (part of `dagster dev`
 and `dagster-daemon run`) evaluates the policies, shows PASS / WARN / FAIL on the
-asset pages, and records each change as a freshness event, which
-``freshness_alert_sensor`` (defs/automation/sensors.py) turns into an alert.
+asset pages, and records each asset's state, which ``freshness_alert_sensor``
+(defs/automation/sensors.py) reads: an asset turning WARN or FAIL raises one
+alert through the alert channels.
 
 The windows follow the schedules (defs/automation/schedules.py):
 

@@ -214,7 +214,7 @@ def test_every_job_of_the_schedules_and_sensors_is_in_the_code_location():
 
     repo = runner.load_definitions().get_repository_def()
     names = {s.name for s in repo.sensor_defs} | {s.name for s in repo.schedule_defs}
-    assert {"landing_zone_sensor", "kpi_alert_sensor", "asset_check_alert_sensor",
+    assert {"landing_zone_sensor", "kpi_alert_sensor", "asset_check_alert_sensor", "freshness_alert_sensor",
             "daily_rollup_schedule", "daily_forecast_schedule", "weekly_report_schedule",
             "monthly_cohorts_schedule", "monthly_report_schedule", "raw_retention_schedule"} <= names
     assert repo.get_job("alert_evaluation_job") and repo.get_job("raw_retention_job")

@@ -24,6 +24,12 @@ asset-check evaluations → an ``alert_evaluation_job`` run that records and
 notifies them. A failed non-blocking check does not fail its run, so a run-
 failure sensor is not enough: the sensor reads the check evaluations of every
 finished run from the instance's event log.
+
+``freshness_alert_sensor`` — assets whose freshness state, as Dagster's freshness
+daemon records it (``instance.get_freshness_state_records``), turned WARN or FAIL
+since the last tick → one alert through the alert channels (no run: the sensor
+only reads the instance). The cursor holds each asset's last state and when it
+was recorded, so each transition alerts once.
 """
 
 from __future__ import annotations
@@ -302,3 +308,96 @@ def asset_check_alert_sensor(context: dg.SensorEvaluationContext) -> dg.SensorRe
         )],
         cursor=str(cursor),
     )
+
+
+# ----------------------------------------------------------------------------
+# Freshness
+# ----------------------------------------------------------------------------
+
+FRESHNESS_RULE = "asset_freshness"
+# Freshness states (Dagster's FreshnessState values) that alert, and how loudly.
+STALE_SEVERITY = {"FAIL": "high", "WARN": "medium"}
+
+
+def _freshness_cursor(cursor: str | None) -> dict[str, list]:
+    if not cursor:
+        return {}
+    data = json.loads(cursor)
+    return dict(data.get("states", {})) if data.get("v") == CURSOR_VERSION else {}
+
+
+def stale_transitions(previous: dict[str, list], records) -> tuple[dict[str, list], list[dict]]:
+    """(new cursor states, assets that went WARN / FAIL since the last tick).
+
+    A transition is identified by the state and the time Dagster recorded it
+    (``updated_at``), so an asset that recovers and goes stale again alerts again,
+    and one that stays stale alerts once."""
+    current, stale = {}, []
+    for key, record in records.items():
+        state = getattr(record.freshness_state, "value", str(record.freshness_state))
+        since = record.updated_at.timestamp()
+        name = key.to_user_string()
+        current[name] = [state, since]
+        if state in STALE_SEVERITY and previous.get(name) != [state, since]:
+            stale.append({"asset_key": name, "state": state, "since": record.updated_at})
+    return current, stale
+
+
+def freshness_alert(stale: list[dict]) -> dict:
+    """One alert for the assets that went stale in one tick (a missed daily load
+    turns a whole layer stale at once: one notification, not one per asset)."""
+    from bizintel_dagster.alerts.engine import alert_id
+
+    worst = "FAIL" if any(s["state"] == "FAIL" for s in stale) else "WARN"
+    names = sorted(s["asset_key"] for s in stale)
+    subject = names[0] if len(names) == 1 else f"{len(names)} assets"
+    period = max(s["since"] for s in stale).isoformat(timespec="seconds")
+    listed = ", ".join(f"{s['asset_key']} ({s['state']})" for s in sorted(stale, key=lambda s: s["asset_key"])[:20])
+    more = f" and {len(names) - 20} more" if len(names) > 20 else ""
+    return {
+        "alert_id": alert_id(FRESHNESS_RULE, "|".join(f"{s['asset_key']}={s['state']}" for s in stale), period),
+        "rule_name": FRESHNESS_RULE,
+        "severity": STALE_SEVERITY[worst],
+        "subject": subject,
+        "period": period,
+        "message": f"Stale against its freshness policy (defs/freshness.py): {listed}{more}.",
+        "figures": {"assets_fail": sum(s["state"] == "FAIL" for s in stale),
+                    "assets_warn": sum(s["state"] == "WARN" for s in stale)},
+    }
+
+
+@dg.sensor(
+    name="freshness_alert_sensor",
+    minimum_interval_seconds=settings.sensor_interval_seconds(),
+    default_status=default_status(),
+    description="Assets whose freshness state (Dagster's freshness daemon) turns WARN or FAIL -> one alert "
+    "through the alert channels (BIZINTEL_ALERTS_CONFIG), once per transition.",
+)
+def freshness_alert_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    from bizintel_dagster.alerts import channels as channel_mod
+    from bizintel_dagster.alerts import config as alert_config
+
+    graph = context.repository_def.asset_graph
+    keys = [key for key in graph.get_all_asset_keys() if graph.get(key).freshness_policy]
+    previous = _freshness_cursor(context.cursor)
+    current, stale = stale_transitions(previous, context.instance.get_freshness_state_records(keys))
+
+    def cursor(states: dict) -> str:
+        return json.dumps({"v": CURSOR_VERSION, "states": dict(sorted(states.items()))}, separators=(",", ":"))
+
+    if not stale:
+        return dg.SensorResult(skip_reason=f"{len(current)} asset(s) with a freshness state, none newly stale",
+                               cursor=cursor(current))
+    alert = freshness_alert(stale)
+    config = alert_config.load(settings.alerts_config_path())
+    results = {name: channel_mod.deliver(config.channels[name], alert) for name in config.default_channels}
+    for name, result in results.items():
+        context.log.info(f"freshness alert {alert['alert_id']} via {name}: {result.status}"
+                         + (f" ({result.error})" if result.error else ""))
+    if results and all(r.status == "failed" for r in results.values()):
+        # Nothing got through: keep the old states so the next tick tries again.
+        kept = {**current, **{s["asset_key"]: previous.get(s["asset_key"]) for s in stale}}
+        return dg.SensorResult(skip_reason="freshness alert not delivered; retrying next tick",
+                               cursor=cursor({k: v for k, v in kept.items() if v is not None}))
+    return dg.SensorResult(skip_reason=f"alerted {len(stale)} stale asset(s): {alert['subject']}",
+                           cursor=cursor(current))
