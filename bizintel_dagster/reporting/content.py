@@ -101,9 +101,10 @@ class _Metrics:
         if period is not None:
             start, end = period.start, period.end
         answer = self._reader.query(metric_names, group_by, start, end)
+        by = [g for g in group_by or [] if not g.startswith("metric_time")]
         for metric, relations in answer.missing.items():
             for relation in relations:
-                self._missing.setdefault(relation, set()).add(metric)
+                self._missing.setdefault(relation, set()).add(metric + (f" by {', '.join(by)}" if by else ""))
         return answer
 
     def add_notes(self, report: Report) -> None:
@@ -223,9 +224,10 @@ def executive(con, period: Period, currency: str, generated_at: datetime) -> Rep
     ))
     if days:
         change = pct_change(now_row.get("revenue"), then_row.get("revenue"))
+        compared = "" if now_row.get("revenue") is None else (
+            f" ({change:+.1%} vs {previous.label})" if change is not None else f" (no data for {previous.label})")
         report.summary.append(
-            f"Revenue {money_text(now_row.get('revenue'), currency)}"
-            + (f" ({change:+.1%} vs {previous.label})" if change is not None else f" (no data for {previous.label})")
+            f"Revenue {money_text(now_row.get('revenue'), currency)}" + compared
             + f"; mean DAU {format_value(now_row.get('dau_mean'), 'float', currency)}; "
             f"payer rate {format_value(now_row.get('payer_rate'), 'pct', currency)}; "
             f"data-quality score {format_value(now_row.get('quality_score'), 'float', currency)}."
