@@ -224,8 +224,9 @@ class MetricReader:
         rows: list[dict] = []
         if wanted:
             constraints = list(where or [])
-            # a filter, not time_constraint_*: MetricFlow widens a time constraint to
-            # whole weeks / months of the group-by grain, and needs metric_time grouped
+            # a filter on the day, not time_constraint_*: MetricFlow widens a time
+            # constraint to whole weeks / months of a coarser group-by grain (seen with
+            # metricflow 0.213), and the days asked for must be the days answered
             if start is not None:
                 constraints.append("{{ TimeDimension('metric_time', 'day') }} >= '" + start.isoformat() + "'")
             if end is not None:

@@ -221,6 +221,8 @@ def test_a_reader_on_a_step_connection_answers_what_it_can_and_names_missing_tab
         reader = metrics.MetricReader(con)
         answer = reader.query(["revenue", "payer_rate", "zone_visits"], start=FIRST, end=june_end)
         by_source = reader.query(["revenue"], ["user__marketing_source"], start=FIRST, end=LAST)
+        # from a Wednesday: the week's figure covers the days asked for, not the whole week
+        by_week = reader.query(["revenue"], ["metric_time__week"], start=NO_ACTIVITY_DAY, end=LAST)
         assert con.execute("select 1").fetchall() == [(1,)]  # borrowed, not closed
     revenue, active = layer["revenue"], _active(layer["events"])
     june = revenue[revenue.partition_date <= june_end]
@@ -230,6 +232,8 @@ def test_a_reader_on_a_step_connection_answers_what_it_can_and_names_missing_tab
         payers / active[active.partition_date <= june_end].user_key.nunique())
     assert answer.first()["zone_visits"] is None and answer.missing == {"zone_visits": ["fused.fct_zone_visits"]}
     assert by_source.missing == {"revenue": ["enriched.dim_users"]} and by_source.rows == []
+    assert by_week.rows == [{"metric_time__week": date(2026, 6, 29), "revenue": int(
+        revenue[revenue.partition_date >= NO_ACTIVITY_DAY].amount_reporting_minor.sum())}]
 
 
 def test_other_bizintel_commands_do_not_import_metricflow():
