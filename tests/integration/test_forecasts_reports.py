@@ -254,6 +254,23 @@ def test_every_executive_headline_cell_is_the_metric_layers_answer(world, period
     assert answers[0].first()["revenue"] > 0 and 0 < answers[0].first()["payer_rate"] < 1
 
 
+def test_data_integrity_daily_scores_are_the_checks_figure_against_the_dbt_var(world):
+    """The daily quality table shows the score the blocking check judged (one dbt
+    macro: kpi_daily.data_quality_score is the same figure) against var quality_bar."""
+    from bizintel_dagster import dbt_vars
+
+    ws = load_workbook(_files(world, "data_integrity", WEEK)["xlsx"])["daily_quality"]
+    header = [c.value for c in ws[1]]
+    assert header[-1] == f"Score >= {dbt_vars.quality_bar()}"
+    got = {r[0].date(): (r[5], r[6]) for r in ws.iter_rows(min_row=2, values_only=True)}
+    expected = dict(_q(world, """select metric_date, data_quality_score from kpis.kpi_daily
+                                 where metric_date between ? and ?""", [WEEK_START, WEEK_END]))
+    assert set(got) == set(expected) and len(got) == 7
+    for day, (score, verdict) in got.items():
+        assert score == pytest.approx(expected[day]), day
+        assert verdict == ("pass" if expected[day] >= dbt_vars.quality_bar() else "FAIL")
+
+
 def test_sponsor_xlsx_csv_and_html_are_safe(world):
     files = _files(world, "sponsor_attribution", WEEK)
     wb = load_workbook(files["xlsx"])
