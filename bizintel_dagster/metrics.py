@@ -10,6 +10,12 @@ against the analysts' copy, through MetricFlow's Python API.
 The metric definitions are read from dbt's semantic manifest (dbt_project/target/
 semantic_manifest.json, written by `bizintel prepare`); the data from the
 analysts' copy, opened read-only, so a query never touches the pipeline's warehouse.
+
+Inside the pipeline the reports and the forecasts read the same metrics from the
+working warehouse: ``MetricReader(con)`` builds one engine over the connection the
+step already holds (DuckDB refuses a second connection to the same file with another
+configuration in one process) and answers only the metrics whose tables are there,
+so no figure shown to a person is computed outside the semantic layer.
 """
 
 from __future__ import annotations
@@ -17,8 +23,11 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import decimal
+import functools
 import json
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from typing import TYPE_CHECKING
@@ -52,15 +61,20 @@ def _unqualified(manifest: dict) -> dict:
 
 
 class ReadOnlyDuckDbClient:
-    """MetricFlow's SqlClient over one read-only DuckDB connection."""
+    """MetricFlow's SqlClient over one DuckDB connection: opened read-only on
+    ``path``, or ``connection``, borrowed from the caller (who closes it)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path | None = None, connection: duckdb.DuckDBPyConnection | None = None):
         from metricflow.protocols.sql_client import SqlEngine
         from metricflow.sql.render.duckdb_renderer import DuckDbSqlPlanRenderer
 
-        if not path.exists():
+        self._owned = connection is None
+        if connection is not None:
+            self._con = connection
+        elif path is None or not path.exists():
             raise SystemExit(f"no analysts' copy at {path}: run `bizintel run` (or `bizintel publish`) first")
-        self._con = duckdb.connect(str(path), read_only=True, config=settings.duckdb_config())
+        else:
+            self._con = duckdb.connect(str(path), read_only=True, config=settings.duckdb_config())
         self.sql_engine_type = SqlEngine.DUCKDB
         self.sql_plan_renderer = DuckDbSqlPlanRenderer()
 
@@ -78,7 +92,8 @@ class ReadOnlyDuckDbClient:
         self._con.execute(f"explain {stmt}", self._params(sql_bind_parameter_set))
 
     def close(self) -> None:
-        self._con.close()
+        if self._owned:
+            self._con.close()
 
     def render_bind_parameter_key(self, bind_parameter_key: str) -> str:
         return f"${bind_parameter_key}"
@@ -90,20 +105,147 @@ class ReadOnlyDuckDbClient:
         return dict(parameter_set.param_dict)
 
 
-def engine(analytics: Path | None = None, manifest_path: Path | None = None) -> MetricFlowEngine:
-    from metricflow.engine.metricflow_engine import MetricFlowEngine
+class NoSemanticManifest(RuntimeError):
+    pass
+
+
+@functools.lru_cache(maxsize=2)
+def _parsed(manifest_path: Path, mtime_ns: int) -> tuple[dict, object]:
+    """The manifest JSON and MetricFlow's lookup over it, once per process and
+    manifest version: parsing and indexing it is most of an engine's start-up, and
+    every report and forecast step of a run needs it."""
     from metricflow_semantics.model.dbt_manifest_parser import parse_manifest_from_dbt_generated_manifest
     from metricflow_semantics.model.semantic_manifest_lookup import SemanticManifestLookup
 
-    manifest_path = manifest_path or semantic_manifest_path()
-    if not manifest_path.exists():
-        raise SystemExit(f"no semantic manifest at {manifest_path}: run `bizintel prepare` first")
     manifest = _unqualified(json.loads(manifest_path.read_text()))
     semantic_manifest = parse_manifest_from_dbt_generated_manifest(manifest_json_string=json.dumps(manifest))
-    return MetricFlowEngine(
-        semantic_manifest_lookup=SemanticManifestLookup(semantic_manifest),
-        sql_client=ReadOnlyDuckDbClient(analytics or settings.analytics_path()),
-    )
+    return manifest, SemanticManifestLookup(semantic_manifest)
+
+
+def _load(manifest_path: Path | None) -> tuple[dict, object]:
+    manifest_path = manifest_path or semantic_manifest_path()
+    if not manifest_path.exists():
+        raise NoSemanticManifest(f"no semantic manifest at {manifest_path}: run `bizintel prepare` first")
+    return _parsed(manifest_path.resolve(), manifest_path.stat().st_mtime_ns)
+
+
+def engine(analytics: Path | None = None, manifest_path: Path | None = None,
+           connection: duckdb.DuckDBPyConnection | None = None) -> MetricFlowEngine:
+    """MetricFlow over the analysts' copy (default), another DuckDB file
+    (``analytics``, opened read-only) or an open ``connection`` (borrowed)."""
+    from metricflow.engine.metricflow_engine import MetricFlowEngine
+
+    _, lookup = _load(manifest_path)
+    client = (ReadOnlyDuckDbClient(connection=connection) if connection is not None
+              else ReadOnlyDuckDbClient(analytics or settings.analytics_path()))
+    return MetricFlowEngine(semantic_manifest_lookup=lookup, sql_client=client)
+
+
+def _plain(value):
+    """DuckDB's DECIMAL / HUGEINT sums and MetricFlow's timestamps as int, float, date."""
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value
+
+
+@dataclass
+class Answer:
+    """One query's rows ({metric or group-by name: value}) and the metrics left out
+    because a table behind them is missing (their values are None in every row)."""
+
+    rows: list[dict]
+    missing: dict[str, list[str]] = field(default_factory=dict)  # metric -> relations not found
+
+    def first(self) -> dict:
+        return self.rows[0] if self.rows else {}
+
+
+class MetricReader:
+    """The semantic layer over one open DuckDB connection (read access is enough):
+    one MetricFlow engine for every query a step makes.
+
+    Before a query it checks the relations behind each metric (the semantic
+    models of its input measures, the time spine for cumulative metrics) and of each
+    group-by: a metric whose table is missing is not queried (MetricFlow would fail
+    the whole query) but reported in ``Answer.missing``, so a caller shows "n/a"."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, manifest_path: Path | None = None):
+        self._con = con
+        self._manifest, _ = _load(manifest_path)
+        self._engine = engine(manifest_path=manifest_path, connection=con)
+        self._present: dict[tuple[str, str], bool] = {}
+        models = self._manifest.get("semantic_models", [])
+        self._measure_relation = {m["name"]: _relation(sm) for sm in models for m in sm.get("measures", [])}
+        self._metrics = {m["name"]: m for m in self._manifest.get("metrics", [])}
+        self._dimension_relations: dict[str, set[tuple[str, str]]] = {}
+        for sm in models:
+            entities = [e["name"] for e in sm.get("entities", []) if e.get("type") in ("primary", "unique", "natural")]
+            entities += [sm["primary_entity"]] if sm.get("primary_entity") else []
+            for dim in sm.get("dimensions", []):
+                for entity in entities:
+                    self._dimension_relations.setdefault(f"{entity}__{dim['name']}", set()).add(_relation(sm))
+        spines = self._manifest.get("project_configuration", {}).get("time_spines", [])
+        self._spine = {(s["node_relation"]["schema_name"], s["node_relation"]["alias"]) for s in spines}
+
+    def relations(self, metric: str) -> set[tuple[str, str]]:
+        """(schema, table) of every relation ``metric`` is computed from."""
+        definition = self._metrics[metric]
+        params = definition.get("type_params") or {}
+        found = {self._measure_relation[m["name"]] for m in params.get("input_measures") or []}
+        if definition.get("type") == "cumulative" or any(
+                m.get("join_to_timespine") for m in params.get("input_measures") or []):
+            found |= self._spine
+        return found
+
+    def _exists(self, relation: tuple[str, str]) -> bool:
+        if relation not in self._present:
+            self._present[relation] = bool(self._con.execute(
+                "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+                list(relation)).fetchall()[0][0])
+        return self._present[relation]
+
+    def missing_relations(self, metric: str, group_by: list[str] | tuple = ()) -> list[str]:
+        needed = set(self.relations(metric))
+        for name in group_by:  # entity__dimension (the last hop for a multi-hop name); metric_time needs none
+            needed |= self._dimension_relations.get("__".join(name.split("__")[-2:]), set())
+        return sorted(f"{schema}.{table}" for schema, table in needed if not self._exists((schema, table)))
+
+    def query(self, metric_names: list[str], group_by: list[str] | None = None, start: dt.date | None = None,
+              end: dt.date | None = None, where: list[str] | None = None) -> Answer:
+        """The metrics for the days ``start``..``end`` (inclusive, on metric_time),
+        grouped by ``group_by`` (ordered by it)."""
+        from metricflow.engine.metricflow_engine import MetricFlowQueryRequest
+
+        group_by = list(group_by or [])
+        missing = {m: r for m in metric_names if (r := self.missing_relations(m, group_by))}
+        wanted = [m for m in metric_names if m not in missing]
+        rows: list[dict] = []
+        if wanted:
+            constraints = list(where or [])
+            # a filter on the day, not time_constraint_*: MetricFlow widens a time
+            # constraint to whole weeks / months of a coarser group-by grain (seen with
+            # metricflow 0.213), and the days asked for must be the days answered
+            if start is not None:
+                constraints.append("{{ TimeDimension('metric_time', 'day') }} >= '" + start.isoformat() + "'")
+            if end is not None:
+                constraints.append("{{ TimeDimension('metric_time', 'day') }} <= '" + end.isoformat() + "'")
+            table = self._engine.query(MetricFlowQueryRequest.create(
+                metric_names=wanted, group_by_names=group_by or None, where_constraints=constraints or None,
+                order_by_names=group_by or None,
+            )).result_df
+            rows = [dict(zip(table.column_names, (_plain(v) for v in row))) for row in table.rows]
+        if not group_by and not rows:
+            rows = [{}]  # one row without a group-by, as MetricFlow gives when it ran
+        for row in rows:
+            row.update({m: None for m in missing})
+        return Answer(rows, missing)
+
+
+def _relation(semantic_model: dict) -> tuple[str, str]:
+    rel = semantic_model["node_relation"]
+    return rel["schema_name"], rel["alias"]
 
 
 def _request(args: argparse.Namespace) -> MetricFlowQueryRequest:
@@ -151,7 +293,10 @@ def list_metrics(mf: MetricFlowEngine, with_dimensions: bool) -> None:
 
 
 def main(args: argparse.Namespace) -> None:
-    mf = engine()
+    try:
+        mf = engine()
+    except NoSemanticManifest as exc:
+        raise SystemExit(str(exc)) from None
     if args.metrics_command == "list":
         list_metrics(mf, args.dimensions)
         return

@@ -62,7 +62,7 @@ ACCURACY_COLUMNS = ["metric", "model", "horizons", "n_points", "n_origins", "mae
 @dataclass(frozen=True)
 class MetricSpec:
     metric: str  # name in the forecast tables
-    column: str  # column of kpis.kpi_daily
+    source_metric: str  # the semantic-layer metric its daily history is (metrics.yml)
     unit: str
     decimals: int = 0
     non_negative: bool = True
@@ -234,6 +234,15 @@ def failed(spec: MetricSpec, y: pd.Series, error: BaseException) -> MetricForeca
     return MetricForecast(spec.metric, "error", message, None, history, pd.DataFrame(columns=FORECAST_COLUMNS),
                           pd.DataFrame(columns=BACKTEST_COLUMNS), pd.DataFrame(columns=ACCURACY_COLUMNS), {},
                           beats, cov)
+
+
+def missing_source(spec: MetricSpec, relations: list[str]) -> MetricForecast:
+    """No history because a table behind the metric is missing: the forecast of an
+    empty history (insufficient_history), saying which table."""
+    result = forecast_metric(pd.Series(dtype=float), spec)
+    result.message = (f"{spec.metric}: no forecast - {', '.join(relations)} not in the warehouse yet "
+                      f"(history = metric {spec.source_metric} by day): run the daily pipeline first.")
+    return result
 
 
 def forecast_metric(y: pd.Series, spec: MetricSpec, *, horizon: int = HORIZON_DAYS,

@@ -15,6 +15,7 @@ Tables (schema ``forecasts``), replaced as a whole in one transaction per run:
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import date, datetime
 
 import pandas as pd
@@ -97,22 +98,38 @@ TABLES = {t.name: t for t in (
 )}
 
 
-def read_history(con, specs: list[MetricSpec], through: date | None = None) -> dict[str, pd.Series] | None:
-    """Each metric's daily series from kpis.kpi_daily (days with landing data
-    only: a day without data is missing, not zero), up to ``through`` (the last
-    complete day: a later day, loaded by hand, may still be filling up). None
-    without the table."""
-    exists = con.execute(
-        "select count(*) from information_schema.tables where table_schema = 'kpis' and table_name = 'kpi_daily'"
-    ).fetchall()[0][0]
-    if not exists:
-        return None
-    columns = ", ".join(spec.column for spec in specs)
-    frame = con.execute(
-        f"select metric_date, {columns} from kpis.kpi_daily where has_data and (? is null or metric_date <= ?) order by 1",
-        [through, through],
-    ).df()
-    return {spec.metric: as_series(frame["metric_date"], frame[spec.column]) for spec in specs}
+@dataclass
+class History:
+    series: dict[str, pd.Series]  # forecast metric -> daily values
+    missing: dict[str, list[str]]  # forecast metric -> tables not in the warehouse
+
+
+def read_history(con, specs: list[MetricSpec], through: date | None = None) -> History:
+    """Each metric's daily series from the semantic layer (``spec.source_metric`` by
+    metric_time__day, one query), on days with landing data only (metric
+    days_with_data: a day without data is missing, not zero), up to ``through``
+    (the last complete day: a later day, loaded by hand, may still be filling
+    up). A metric whose table is missing gets an
+    empty series and its tables in ``missing``."""
+    from bizintel_dagster import metrics
+
+    reader = metrics.MetricReader(con)  # imported here: MetricFlow takes seconds to import
+    names = list(dict.fromkeys([spec.source_metric for spec in specs] + ["days_with_data"]))
+    answer = reader.query(names, ["metric_time__day"])
+    if "days_with_data" in answer.missing:  # no day is known to have data
+        rows = []
+    else:
+        rows = [r for r in answer.rows if r["days_with_data"] and (through is None or r["metric_time__day"] <= through)]
+    days = [r["metric_time__day"] for r in rows]
+    series, missing = {}, {}
+    for spec in specs:
+        relations = sorted({*answer.missing.get(spec.source_metric, []), *answer.missing.get("days_with_data", [])})
+        if relations:
+            missing[spec.metric] = relations
+            series[spec.metric] = pd.Series(dtype=float)
+        else:
+            series[spec.metric] = as_series(days, [r[spec.source_metric] for r in rows])
+    return History(series, missing)
 
 
 def _finite(value):

@@ -4,6 +4,11 @@ Each builder takes an open DuckDB connection (read access is enough) and a
 ``Period`` and returns a ``Report``; it never fails on missing data: an empty
 period, a missing optional table (forecasts not built yet) or a previous period
 without data give "n/a" cells and a note, not an exception.
+
+Every KPI figure is a metric of the semantic layer (dbt_project/models/semantic,
+``bizintel metrics list``), queried by name through one MetricFlow engine per report
+on the step's connection (``metrics.MetricReader``): the report computes no KPI
+itself. A metric whose table is missing is "n/a" with a note naming the table.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import matplotlib.dates as mdates
 import numpy as np
 from matplotlib.ticker import FuncFormatter
 
-from bizintel_dagster import money
+from bizintel_dagster import dbt_vars, metrics, money
 from bizintel_dagster.reporting.model import (
     Chart,
     Column,
@@ -32,6 +37,8 @@ BAR = "#9DB4CF"
 FORECAST = "#B45309"
 PERIOD_SHADE = "#FDE68A"
 FORECAST_METRICS = (("revenue", "Revenue", "money"), ("dau", "Daily active users", "float"))
+# the semantic-layer metric each forecast's history is (defs/forecasts/assets.metric_specs)
+FORECAST_SERIES = {"revenue": "revenue", "dau": "active_users"}
 PRIMARY_FORECAST_DAYS = 30
 
 
@@ -81,42 +88,62 @@ def _date_axis(ax) -> None:
     ax.set_axisbelow(True)
 
 
+class _Metrics:
+    """The report's one MetricFlow engine, remembering which metrics it could not
+    answer (their table missing) for one note per table."""
+
+    def __init__(self, con):
+        self._reader = metrics.MetricReader(con)
+        self._missing: dict[str, set[str]] = {}
+
+    def query(self, metric_names: list[str], group_by: list[str] | None = None, period: Period | None = None,
+              start: date | None = None, end: date | None = None) -> metrics.Answer:
+        if period is not None:
+            start, end = period.start, period.end
+        answer = self._reader.query(metric_names, group_by, start, end)
+        by = [g for g in group_by or [] if not g.startswith("metric_time")]
+        for metric, relations in answer.missing.items():
+            for relation in relations:
+                self._missing.setdefault(relation, set()).add(metric + (f" by {', '.join(by)}" if by else ""))
+        return answer
+
+    def add_notes(self, report: Report) -> None:
+        for relation, names in sorted(self._missing.items()):
+            report.notes.append(f"{relation} is not in the warehouse yet: {', '.join(sorted(names))} shown as n/a "
+                                "(run the daily pipeline first).")
+
+
 # ---------------------------------------------------------------------------
 # executive
 # ---------------------------------------------------------------------------
 
 _HEADLINE = [
-    # label, SQL over kpis.kpi_daily rows of the period, kind
-    ("Revenue (total, net of refunds)", "sum(revenue_total_minor)", "money"),
-    ("Consumer revenue", "sum(revenue_consumer_minor)", "money"),
-    ("B2B revenue", "sum(revenue_b2b_minor)", "money"),
-    ("Refunds", "sum(refunds_minor)", "money"),
-    ("Purchases", "sum(purchases)", "int"),
-    ("Daily active users (mean)", "avg(dau)", "float"),
-    ("Daily active users (peak)", "max(dau)", "int"),
-    ("Sign-ups", "sum(signups)", "int"),
-    ("Payer rate (payers / DAU)", "sum(payers) / nullif(sum(dau), 0)", "pct"),
-    ("ARPU (consumer revenue / DAU)", "round(sum(revenue_consumer_minor) / nullif(sum(dau), 0))", "money"),
-    ("Zone visits", "sum(zone_visits)", "int"),
-    ("Engagement rate", "sum(engagement_rate * zone_visits) / nullif(sum(zone_visits) filter (where engagement_rate is not null), 0)", "pct"),
-    ("Sponsor value attributed", "sum(sponsor_value_minor)", "money"),
-    ("Records quarantined", "sum(records_quarantined)", "int"),
+    # label, metric of the semantic layer, kind
+    ("Revenue (total, net of refunds)", "revenue", "money"),
+    ("Consumer revenue", "revenue_consumer", "money"),
+    ("B2B revenue", "revenue_b2b", "money"),
+    ("Refunds", "refunds", "money"),
+    ("Purchases", "purchases", "int"),
+    ("Daily active users (mean of days)", "dau_mean", "float"),
+    ("Daily active users (peak day)", "dau_peak", "int"),
+    ("Active users (distinct in the period)", "active_users", "int"),
+    ("Payers (distinct in the period)", "payers", "int"),
+    ("Sign-ups", "signups", "int"),
+    ("Payer rate (payers / active users)", "payer_rate", "pct"),
+    ("ARPU (consumer revenue / active users)", "arpu", "money"),
+    ("Zone visits", "zone_visits", "int"),
+    ("Engagement rate (engaged / zone visits)", "engagement_rate", "pct"),
+    ("Sponsor value attributed", "sponsor_value", "money"),
+    ("Records quarantined (incl. unparseable lines)", "quarantined_lines", "int"),
+    ("Data-quality score (line-weighted)", "quality_score", "float"),
+    ("Days with data", "days_with_data", "int"),
 ]
-
-
-def _period_kpis(con, period: Period) -> tuple[int, list]:
-    select = ", ".join(expr for _, expr, _ in _HEADLINE)
-    row = con.execute(
-        f"select count(*), {select} from kpis.kpi_daily where has_data and metric_date between ? and ?",
-        [period.start, period.end],
-    ).fetchall()[0]
-    days, values = row[0], [_num(v) for v in row[1:]]
-    quality = con.execute(
-        """select round(sum(quality_score_sum) / nullif(sum(quality_scored_lines), 0), 2)
-           from cleansed.dq_partition_stats where partition_date between ? and ?""",
-        [period.start, period.end],
-    ).fetchall()[0][0] if table_exists(con, "cleansed", "dq_partition_stats") else None
-    return days, values + [_num(quality)]
+# label -> metric, for anyone checking a headline cell against the semantic layer
+HEADLINE_METRICS = {label: metric for label, metric, _ in _HEADLINE}
+# the daily table's columns after the date; the day's quality score is the one the
+# blocking check judged (lowest_partition_quality_score by day = that day's)
+_DAILY = ["revenue", "revenue_consumer", "revenue_b2b", "active_users", "payer_rate", "engagement_rate",
+          "lowest_partition_quality_score"]
 
 
 def _forecast_state(con) -> dict:
@@ -178,81 +205,81 @@ def executive(con, period: Period, currency: str, generated_at: datetime) -> Rep
         report.notes.append("No KPI table (kpis.kpi_daily) in the warehouse yet: run the daily pipeline first.")
         report.tables.append(Table("headline", "Headline KPIs", [Column("kpi", "KPI")], []))
         return report
-    days, current = _period_kpis(con, period)
-    prev_days, before = _period_kpis(con, previous)
-    labels = [h[0] for h in _HEADLINE] + ["Data-quality score (line-weighted)"]
-    kinds = [h[2] for h in _HEADLINE] + ["float"]
+    mf = _Metrics(con)
+    names = [m for _, m, _ in _HEADLINE]
+    now_row, then_row = mf.query(names, period=period).first(), mf.query(names, period=previous).first()
+    days, prev_days = now_row.get("days_with_data") or 0, then_row.get("days_with_data") or 0
     rows = []
-    for name, now, then in zip(labels, current, before):
+    for name, metric, _ in _HEADLINE:
+        now, then = now_row.get(metric), then_row.get(metric)
         change = None if now is None or then is None else now - then
         rows.append((name, now, then, change, pct_change(now, then)))
-    rows.append(("Days with data", days, prev_days, days - prev_days, pct_change(days, prev_days)))
-    kinds.append("int")
     report.tables.append(Table(
         "headline", f"Headline KPIs: {period.label} vs {previous.label}",
         [Column("kpi", "KPI"), Column("current", period.label, "row"), Column("previous", previous.label, "row"),
          Column("change", "Change", "row_change"), Column("change_pct", "Change %", "signed_pct")],
-        rows, note=f"{period.describe()} compared with {previous.describe()}.", row_kinds=kinds,
+        rows, note=f"{period.describe()} compared with {previous.describe()}. Each figure is a metric of the "
+                   "semantic layer (bizintel metrics list): distinct users are counted over the whole period.",
+        row_kinds=[kind for _, _, kind in _HEADLINE],
     ))
-    revenue, revenue_before = current[0], before[0]
     if days:
-        change = pct_change(revenue, revenue_before)
+        change = pct_change(now_row.get("revenue"), then_row.get("revenue"))
+        compared = "" if now_row.get("revenue") is None else (
+            f" ({change:+.1%} vs {previous.label})" if change is not None else f" (no data for {previous.label})")
         report.summary.append(
-            f"Revenue {money_text(revenue, currency)}"
-            + (f" ({change:+.1%} vs {previous.label})" if change is not None else f" (no data for {previous.label})")
-            + f"; mean DAU {format_value(current[5], 'float', currency)}; payer rate {format_value(current[8], 'pct', currency)}; "
-            f"data-quality score {format_value(current[-1], 'float', currency)}."
+            f"Revenue {money_text(now_row.get('revenue'), currency)}" + compared
+            + f"; mean DAU {format_value(now_row.get('dau_mean'), 'float', currency)}; "
+            f"payer rate {format_value(now_row.get('payer_rate'), 'pct', currency)}; "
+            f"data-quality score {format_value(now_row.get('quality_score'), 'float', currency)}."
         )
     if days < period.days:
         report.notes.append(f"{period.label} has KPI data for {days} of {period.days} days; totals cover those days only.")
     if prev_days < previous.days:
         report.notes.append(f"The comparison period {previous.label} has data for {prev_days} of {previous.days} days.")
 
-    # daily detail
-    daily = _rows(con, """
-        select metric_date, revenue_total_minor, revenue_consumer_minor, revenue_b2b_minor, dau, payer_rate,
-               engagement_rate, data_quality_score
-        from kpis.kpi_daily where has_data and metric_date between ? and ? order by 1""", [period.start, period.end])
+    # daily detail and the trend charts' history: one query by day over the charts' window
+    lookback = 56 if period.kind == "week" else 182
+    latest = latest_kpi_date(con)
+    by_day = [r for r in mf.query(_DAILY + ["days_with_data"], ["metric_time__day"],
+                                  start=period.end - timedelta(days=lookback - 1),
+                                  end=max(period.end, latest or period.end)).rows
+              if r["days_with_data"]]  # a day without landing data is missing, not zero
     report.tables.append(Table("daily", "Daily KPIs", [
         Column("date", "Date", "date"), Column("revenue", "Revenue", "money"), Column("consumer", "Consumer", "money"),
         Column("b2b", "B2B", "money"), Column("dau", "DAU", "int"), Column("payer_rate", "Payer rate", "pct"),
         Column("engagement", "Engagement rate", "pct"), Column("quality", "Quality score", "float")],
-        [tuple(_num(v) if not isinstance(v, date) else v for v in r) for r in daily]))
+        [(r["metric_time__day"], *(r[m] for m in _DAILY)) for r in by_day
+         if period.start <= r["metric_time__day"] <= period.end]))
 
     # revenue by marketing source (campaign names come from input: escaped / neutralised downstream)
-    if table_exists(con, "kpis", "kpi_daily_revenue_by_dimension"):
-        sources = _rows(con, """
-            select dimension_value,
-                   sum(value_minor) filter (where metric_date between $s and $e) as now,
-                   sum(value_minor) filter (where metric_date between $ps and $pe) as before
-            from kpis.kpi_daily_revenue_by_dimension
-            where measure = 'revenue' and dimension = 'marketing_source' and metric_date between $ps and $e
-            group by 1 order by now desc nulls last, 1""",
-            {"s": period.start, "e": period.end, "ps": previous.start, "pe": previous.end})
-        total = sum(_num(r[1]) or 0 for r in sources)
+    group = ["user__marketing_source"]
+    source_now, source_then = mf.query(["revenue"], group, period), mf.query(["revenue"], group, previous)
+    if not source_now.missing:
+        before = {r["user__marketing_source"]: r["revenue"] for r in source_then.rows}
+        sources = sorted(((r["user__marketing_source"], r["revenue"] or 0) for r in source_now.rows),
+                         key=lambda r: (-r[1], r[0] is None, str(r[0])))
+        sources += [(name, 0) for name in sorted(set(before) - {n for n, _ in sources}, key=str)]
+        total = sum(v for _, v in sources)
         report.tables.append(Table("marketing_sources", "Revenue by marketing source (first touch)", [
             Column("source", "Marketing source"), Column("revenue", period.label, "money"),
             Column("previous", previous.label, "money"), Column("change_pct", "Change %", "signed_pct"),
             Column("share", "Share", "pct")],
-            [(r[0], _num(r[1]) or 0, _num(r[2]) or 0, pct_change(_num(r[1]) or 0, _num(r[2])),
-              (_num(r[1]) or 0) / total if total else None) for r in sources]))
+            [("(none)" if name is None else name, now, before.get(name) or 0, pct_change(now, before.get(name)),
+              now / total if total else None) for name, now in sources],
+            note="Metric revenue by user__marketing_source; (none): revenue without an app user's first touch "
+                 "(B2B invoices, sponsorship orders)."))
 
     # forecasts
     state = _forecast_state(con)
-    lookback = 56 if period.kind == "week" else 182
-    latest = con.execute("select max(metric_date) from kpis.kpi_daily where has_data").fetchall()[0][0]
     # the forecast belongs on the charts when it starts within one period length of this period's end
     show_forecast = bool(latest) and (latest - period.end).days <= period.days
     forecast_rows, forecast_kinds = [], []
     for metric, title, kind in FORECAST_METRICS:
-        column = "revenue_total_minor" if metric == "revenue" else "dau"
-        history = _rows(con, f"""select metric_date, {column} from kpis.kpi_daily
-                                 where has_data and metric_date between ? and ? order by 1""",
-                        [period.end - timedelta(days=lookback - 1), max(period.end, latest or period.end)])
+        history = [(r["metric_time__day"], r[FORECAST_SERIES[metric]]) for r in by_day]
         info = state.get(metric)
         forecast = info["forecast"][:PRIMARY_FORECAST_DAYS] if info and show_forecast else []
         chart_title = f"{title}: daily, last {lookback // 7} weeks" + (" and 30-day forecast" if forecast else "")
-        report.charts.append(_trend_chart(chart_title, [(d, _num(v)) for d, v in history], forecast, period, kind, currency))
+        report.charts.append(_trend_chart(chart_title, history, forecast, period, kind, currency))
         if not info:
             continue
         points = [r[2] for r in info["forecast"]]
@@ -293,6 +320,7 @@ def executive(con, period: Period, currency: str, generated_at: datetime) -> Rep
             report.notes.append("The forecast starts more than one period after this one; it is not drawn on the charts.")
     else:
         report.notes.append("No forecast available yet (forecast_job has not run).")
+    mf.add_notes(report)
     return report
 
 
@@ -308,51 +336,48 @@ def sponsor_attribution(con, period: Period, currency: str, generated_at: dateti
         report.notes.append("No zone visits (fused.fct_zone_visits) in the warehouse yet: run the daily pipeline first.")
         report.tables.append(Table("zones", "Zone revenue per sponsor", [Column("sponsor", "Sponsor")], []))
         return report
-    venues = "left join reference.venues ven using (venue_id)" if table_exists(con, "reference", "venues") else ""
-    venue_name = "coalesce(ven.venue_name, v.venue_id)" if venues else "v.venue_id"
-    zones = _rows(con, f"""
-        select v.sponsor_name, v.zone_name, {venue_name} as venue,
-               count(*) as visits,
-               count(*) filter (where v.is_engaged) as engaged,
-               count(*) filter (where v.is_engaged) / count(*) as engagement_rate,
-               count(*) filter (where v.verification_status = 'verified') / count(*) as verified_share,
-               avg(v.dwell_minutes) as avg_dwell,
-               sum(v.attributed_value_minor) as value
-        from fused.fct_zone_visits v {venues}
-        where v.partition_date between ? and ?
-        group by all order by value desc, 1, 2""", [period.start, period.end])
-    total = sum(_num(r[8]) or 0 for r in zones)
-    visits = sum(r[3] for r in zones)
+    mf = _Metrics(con)
+    # venue names are reference data (labels), not figures
+    venue_names = dict(_rows(con, "select venue_id, venue_name from reference.venues", [])) \
+        if table_exists(con, "reference", "venues") else {}
+    zone_metrics = ["zone_visits", "engaged_visits", "engagement_rate", "verified_share", "avg_dwell_minutes",
+                    "sponsor_value"]
+    found = mf.query(zone_metrics, ["zone_visit__sponsor_name", "zone_visit__zone_name", "zone_visit__venue"],
+                     period).rows
+    zones = sorted(
+        [(r["zone_visit__sponsor_name"], r["zone_visit__zone_name"],
+          venue_names.get(r["zone_visit__venue"]) or r["zone_visit__venue"], *(r[m] for m in zone_metrics))
+         for r in found if r["zone_visits"]],
+        key=lambda r: (-(r[8] or 0), str(r[0]), str(r[1])))
+    totals = mf.query(["sponsor_value", "zone_visits"], period=period).first()
+    total, visits = totals.get("sponsor_value") or 0, totals.get("zone_visits") or 0
     report.tables.append(Table("zones", "Zone revenue per sponsor", [
         Column("sponsor", "Sponsor"), Column("zone", "Zone"), Column("venue", "Venue"),
         Column("visits", "Visits", "int"), Column("engaged", "Engaged visits", "int"),
         Column("engagement_rate", "Engagement", "pct"), Column("verified_share", "Verified", "pct"),
         Column("avg_dwell", "Avg dwell (min)", "float"), Column("value", "Attributed value", "money"),
         Column("share", "Share of value", "pct")],
-        [(r[0], r[1], r[2], r[3], r[4], _num(r[5]), _num(r[6]), _num(r[7]), _num(r[8]),
-          (_num(r[8]) or 0) / total if total else None) for r in zones],
+        [(*r, (r[8] or 0) / total if total else None) for r in zones],
         note="Attributed value = dwell minutes / 60 x hourly rate x 1.5 if engagement is active, else 1.0 (seed 000). "
              "Verified: checked-in ticket and zone detection confidence >= 0.8."))
-    sponsors = _rows(con, """
-        select sponsor_name,
-               count(distinct zone_id) filter (where partition_date between $s and $e),
-               count(*) filter (where partition_date between $s and $e) as visits,
-               count(*) filter (where partition_date between $s and $e and is_engaged)
-                   / nullif(count(*) filter (where partition_date between $s and $e), 0),
-               sum(attributed_value_minor) filter (where partition_date between $s and $e) as value,
-               sum(attributed_value_minor) filter (where partition_date between $ps and $pe) as before
-        from fused.fct_zone_visits where partition_date between $ps and $e
-        group by sponsor_id, sponsor_name order by value desc nulls last, 1""",
-        {"s": period.start, "e": period.end, "ps": previous.start, "pe": previous.end})
+    sponsor_metrics = ["visited_zones", "zone_visits", "engagement_rate", "sponsor_value"]
+    group = ["zone_visit__sponsor", "zone_visit__sponsor_name"]
+    before = {(r[group[0]], r[group[1]]): r["sponsor_value"] for r in mf.query(["sponsor_value"], group, previous).rows}
+    sponsors = []
+    for r in mf.query(sponsor_metrics, group, period).rows:
+        value, then = r["sponsor_value"] or 0, before.pop((r[group[0]], r[group[1]]), None)
+        sponsors.append((r[group[1]], r["visited_zones"] or 0, r["zone_visits"] or 0, r["engagement_rate"], value,
+                         then or 0, pct_change(value, then)))
+    sponsors += [(name, 0, 0, None, 0, then or 0, pct_change(0, then)) for (_, name), then in before.items()]
+    sponsors.sort(key=lambda r: (-r[4], str(r[0])))
     report.tables.append(Table("sponsors", "Sponsor totals", [
         Column("sponsor", "Sponsor"), Column("zones", "Zones", "int"), Column("visits", "Visits", "int"),
         Column("engagement_rate", "Engagement", "pct"), Column("value", period.label, "money"),
         Column("previous", previous.label, "money"), Column("change_pct", "Change %", "signed_pct")],
-        [(r[0], r[1], r[2], _num(r[3]), _num(r[4]) or 0, _num(r[5]) or 0, pct_change(_num(r[4]) or 0, _num(r[5])))
-         for r in sponsors]))
+        sponsors))
     for r in zones[:5]:
-        report.summary.append(f"{r[0]} {r[1]}: {money_text(_num(r[8]), currency)} "
-                              f"({r[3]:,} visits, {format_value(_num(r[5]), 'pct', currency)} engagement)")
+        report.summary.append(f"{r[0]} {r[1]}: {money_text(r[8], currency)} "
+                              f"({r[3]:,} visits, {format_value(r[5], 'pct', currency)} engagement)")
     if zones:
         report.summary.append(f"TOTAL ATTRIBUTED VALUE: {money_text(total, currency)} from {visits:,} zone visits "
                               f"in {len(zones)} zones.")
@@ -367,18 +392,19 @@ def sponsor_attribution(con, period: Period, currency: str, generated_at: dateti
             ax.axis("off")
             return
         labels = [" ".join(f"{r[0]} - {r[1]}".split()) for r in top][::-1]  # no control characters
-        values = [money.major(_num(r[8]) or 0, currency) for r in top][::-1]
+        values = [money.major(r[8] or 0, currency) for r in top][::-1]
         bars = ax.barh(range(len(top)), values, color=ACCENT)
         ax.set_yticks(range(len(top)), [lbl if len(lbl) <= 45 else lbl[:44] + "…" for lbl in labels], fontsize=8)
         ax.xaxis.set_major_formatter(_money_axis(currency))
         for bar, r in zip(bars, top[::-1]):
             ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2,
-                    f"  {r[3]:,} visits, {format_value(_num(r[5]), 'pct', currency)} engaged", va="center", fontsize=7.5)
+                    f"  {r[3]:,} visits, {format_value(r[5], 'pct', currency)} engaged", va="center", fontsize=7.5)
         ax.set_xlim(0, max(values) * 1.35 if max(values) > 0 else 1)
         ax.grid(axis="x", color="#E5E7EB", linewidth=0.8)
         ax.set_axisbelow(True)
 
     report.charts.append(Chart("zone_value", f"Attributed value by sponsor zone, {period.label}", draw, left=0.24))
+    mf.add_notes(report)
     return report
 
 
@@ -401,6 +427,11 @@ _STAGES = [
 ]
 
 
+# Lines accounted per source, in the table's column order after the source
+_LINE_METRICS = ["landing_lines", "unparseable_lines", "records_accepted", "records_quarantined", "records_duplicate",
+                 "unaccounted_lines"]
+
+
 def data_integrity(con, period: Period, currency: str, generated_at: datetime,
                    check_rows: list[tuple] | None = None) -> Report:
     """check_rows: (asset, check, result, severity, evaluated_at, description) of
@@ -420,36 +451,33 @@ def data_integrity(con, period: Period, currency: str, generated_at: datetime,
     if not table_exists(con, "cleansed", "dq_partition_stats"):
         report.notes.append("No data-quality statistics (cleansed.dq_partition_stats) yet: run the daily pipeline first.")
         return report
-    sources = _rows(con, """
-        select source, sum(lines_total), sum(lines_unparseable), sum(records_accepted), sum(records_quarantined),
-               sum(records_duplicate),
-               sum(lines_total) - sum(lines_unparseable) - sum(records_accepted) - sum(records_quarantined)
-                   - sum(records_duplicate),
-               round(sum(quality_score_sum) / nullif(sum(quality_scored_lines), 0), 2)
-        from cleansed.dq_partition_stats where partition_date between ? and ? group by 1 order by 1""", window)
-    sources = [tuple(_num(v) if not isinstance(v, str) else v for v in r) for r in sources]
+    mf = _Metrics(con)
+    bar = dbt_vars.quality_bar()
+    sources = [tuple(r[k] for k in ["dq_partition__source", *_LINE_METRICS, "quality_score"])
+               for r in mf.query(_LINE_METRICS + ["quality_score"], ["dq_partition__source"], period).rows]
     report.tables.append(Table("sources", "Lines accounted per source", [
         Column("source", "Source"), Column("lines", "Lines in", "int"), Column("unparseable", "Unparseable", "int"),
         Column("accepted", "Accepted", "int"), Column("quarantined", "Quarantined", "int"),
         Column("duplicates", "Duplicates", "int"), Column("unaccounted", "Unaccounted", "int"),
         Column("quality", "Quality score", "float")], sources,
-        note="Lines in = unparseable + accepted + quarantined + duplicates; 'Unaccounted' must be 0."))
-    daily = _rows(con, """
-        select partition_date, sum(lines_total), sum(records_accepted), sum(records_quarantined) + sum(lines_unparseable),
-               sum(records_duplicate), round(sum(quality_score_sum) / nullif(sum(quality_scored_lines), 0), 2)
-        from cleansed.dq_partition_stats where partition_date between ? and ? group by 1 order by 1""", window)
-    daily = [(r[0], _num(r[1]), _num(r[2]), _num(r[3]), _num(r[4]), _num(r[5]),
-              "n/a" if r[5] is None else ("pass" if r[5] >= 90 else "FAIL")) for r in daily]
+        note="Lines in = unparseable + accepted + quarantined + duplicates; 'Unaccounted' must be 0. "
+             "Quality score: metric quality_score (line-weighted over the source's scored lines)."))
+    daily = []
+    for r in mf.query(["landing_lines", "records_accepted", "quarantined_lines", "records_duplicate",
+                       "lowest_partition_quality_score"], ["metric_time__day"], period).rows:
+        # the day's score as the blocking check judged it (dq_partition_stats.partition_quality_score)
+        score = r["lowest_partition_quality_score"]
+        daily.append((r["metric_time__day"], r["landing_lines"], r["records_accepted"], r["quarantined_lines"],
+                      r["records_duplicate"], score, "n/a" if score is None else ("pass" if score >= bar else "FAIL")))
     report.tables.append(Table("daily_quality", "Daily data quality", [
         Column("date", "Date", "date"), Column("lines", "Lines in", "int"), Column("accepted", "Accepted", "int"),
         Column("quarantined", "Quarantined", "int"), Column("duplicates", "Duplicates", "int"),
-        Column("score", "Quality score", "float"), Column("bar", "Score >= 90")], daily))
+        Column("score", "Quality score", "float"), Column("bar", f"Score >= {bar}")], daily))
     reasons = _rows(con, """
         with issues as (
             select source, unnest(quality_issues) as issue from cleansed.quarantine_records
             where partition_date between ? and ?)
         select source, issue, count(*) as records from issues group by all order by records desc, 1, 2""", window)
-    quarantined = sum(r[4] + r[2] for r in sources) if sources else 0
     report.tables.append(Table("quarantine_reasons", "Quarantine reasons", [
         Column("source", "Source"), Column("reason", "Reason"), Column("records", "Records", "int")],
         [(r[0], r[1], r[2]) for r in reasons],
@@ -464,18 +492,18 @@ def data_integrity(con, period: Period, currency: str, generated_at: datetime,
             report.notes.append(f"{len(failing)} asset check(s) not passing at their latest evaluation: "
                                 + ", ".join(f"{r[0]}:{r[1]}" for r in failing[:8]) + ("..." if len(failing) > 8 else ""))
 
-    lines = sum(r[1] for r in sources)
-    accepted = sum(r[3] for r in sources)
-    unaccounted = sum(r[6] for r in sources)
-    score = con.execute("""select round(sum(quality_score_sum) / nullif(sum(quality_scored_lines), 0), 2)
-                           from cleansed.dq_partition_stats where partition_date between ? and ?""", window).fetchall()[0][0]
+    overall = mf.query(["landing_lines", "records_accepted", "quarantined_lines", "records_duplicate",
+                        "unaccounted_lines", "quality_score"], period=period).first()
+    lines, accepted = overall.get("landing_lines") or 0, overall.get("records_accepted") or 0
+    quarantined, unaccounted = overall.get("quarantined_lines") or 0, overall.get("unaccounted_lines") or 0
+    score = overall.get("quality_score")
     failing_days = [d for d in daily if d[6] == "FAIL"]
     if lines:
         report.summary.append(
             f"{lines:,} lines in: {accepted:,} accepted ({accepted / lines:.1%}), {quarantined:,} quarantined or "
-            f"unparseable, {sum(r[5] for r in sources):,} duplicates; "
+            f"unparseable, {overall.get('records_duplicate') or 0:,} duplicates; "
             + ("every line accounted for." if unaccounted == 0 else f"{unaccounted:,} lines UNACCOUNTED."))
-        report.summary.append(f"Data-quality score {format_value(_num(score), 'float', currency)} (bar: 90); "
+        report.summary.append(f"Data-quality score {format_value(score, 'float', currency)} (bar: {bar}); "
                               f"{len(failing_days)} of {len(daily)} days below the bar.")
     else:
         report.notes.append(f"No landing lines in {period.label}.")
@@ -492,8 +520,8 @@ def data_integrity(con, period: Period, currency: str, generated_at: datetime,
         twin = ax.twinx()
         twin.plot(x, [np.nan if d[5] is None else d[5] for d in daily], color=ACCENT, marker="o", markersize=3,
                   linewidth=2, label="quality score")
-        twin.axhline(90, color=FORECAST, linestyle="--", linewidth=1, label="bar (90)")
-        twin.set_ylim(min(80, min((d[5] for d in daily if d[5] is not None), default=90) - 2), 100.5)
+        twin.axhline(bar, color=FORECAST, linestyle="--", linewidth=1, label=f"bar ({bar})")
+        twin.set_ylim(min(bar - 10, min((d[5] for d in daily if d[5] is not None), default=bar) - 2), 100.5)
         twin.set_ylabel("score")
         _date_axis(ax)
         handles = ax.get_legend_handles_labels()
@@ -502,4 +530,5 @@ def data_integrity(con, period: Period, currency: str, generated_at: datetime,
                   fontsize=7.5, ncols=3, frameon=False)
 
     report.charts.append(Chart("daily_quality", "Daily quality score and quarantined lines", draw))
+    mf.add_notes(report)
     return report

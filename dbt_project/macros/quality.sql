@@ -122,3 +122,14 @@
 {% macro local_date(ts) -%}
     cast(timezone('{{ var("business_timezone") }}', {{ ts }}) as date)
 {%- endmacro %}
+
+{# The data-quality score of a set of lines, 0-100, 2 decimals: the sum of the row
+   scores / the scored lines (an unparseable line scores 0; duplicates and repeats of
+   an id accepted on another day are not scored again). The one formula behind
+   dq_partition_stats.quality_score (per source), .partition_quality_score (per day,
+   all sources: what the blocking check compares with var quality_bar) and
+   kpi_daily.data_quality_score; the semantic layer's quality_score is the same
+   ratio over any period. Arguments are SQL expressions (sums). #}
+{% macro partition_quality_score(score_sum, scored_lines) -%}
+    round(cast({{ score_sum }} as double) / nullif({{ scored_lines }}, 0), 2)
+{%- endmacro %}

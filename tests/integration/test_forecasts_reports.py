@@ -23,9 +23,10 @@ import pytest
 from matplotlib import image as mpimg
 from openpyxl import load_workbook
 
-from bizintel_dagster import runner, settings
+from bizintel_dagster import metrics, money, runner, settings
 from bizintel_dagster.defs.reports.jobs import period_run_config
 from bizintel_dagster.demo import generator
+from bizintel_dagster.reporting.content import HEADLINE_METRICS
 from bizintel_dagster.reporting.model import format_value, money_text
 from tests.integration.helpers import data_dir, query
 
@@ -195,16 +196,23 @@ def test_executive_xlsx_matches_the_warehouse(world):
     wb = load_workbook(_files(world, "executive", MONTH)["xlsx"])
     assert wb.sheetnames == ["about", "headline", "daily", "marketing_sources", "forecast"]
     headline = {row[0].value: row for row in wb["headline"].iter_rows(min_row=2)}
-    june = _q(world, """select sum(revenue_total_minor), sum(purchases), sum(payers) / sum(dau), count(*)
+    june = _q(world, """select sum(revenue_total_minor), sum(purchases), count(*)
                         from kpis.kpi_daily where has_data and metric_date between '2026-06-01' and '2026-06-30'""")[0]
+    # payer rate: distinct payers / distinct active users of the month (one definition, issue 15)
+    payer_rate = _q(world, """
+        select (select count(distinct user_key) from fused.fct_revenue
+                where revenue_type = 'purchase' and partition_date between '2026-06-01' and '2026-06-30')
+             / (select count(distinct user_key) from enriched.enriched_app_events
+                where user_key is not null and event_type not in ('abuse_flag', 'service_error')
+                  and partition_date between '2026-06-01' and '2026-06-30')""")[0][0]
     revenue = headline["Revenue (total, net of refunds)"]
     assert isinstance(revenue[1].value, float) and round(revenue[1].value * 100) == june[0]
     assert revenue[1].number_format.startswith('"R" #,##0.00')
     assert revenue[2].value is None or revenue[2].value == 0  # May has no data
     assert headline["Purchases"][1].value == june[1] and isinstance(headline["Purchases"][1].value, int)
-    assert headline["Payer rate (payers / DAU)"][1].value == pytest.approx(float(june[2]))
-    assert headline["Payer rate (payers / DAU)"][1].number_format == "0.0%"
-    assert headline["Days with data"][1].value == june[3] == 30
+    assert headline["Payer rate (payers / active users)"][1].value == pytest.approx(float(payer_rate))
+    assert headline["Payer rate (payers / active users)"][1].number_format == "0.0%"
+    assert headline["Days with data"][1].value == june[2] == 30
     daily = list(wb["daily"].iter_rows(min_row=2, values_only=True))
     warehouse_daily = _q(world, """select metric_date, revenue_total_minor, dau from kpis.kpi_daily
                                    where has_data and metric_date between '2026-06-01' and '2026-06-30' order by 1""")
@@ -212,6 +220,55 @@ def test_executive_xlsx_matches_the_warehouse(world):
     sources = {r[0]: r for r in wb["marketing_sources"].iter_rows(min_row=2, values_only=True)}
     assert "'" + FORMULA.lower() in sources and SCRIPT in sources
     assert FORMULA.lower() not in sources
+
+
+@pytest.mark.parametrize("period, current, previous", [
+    (MONTH, (date(2026, 6, 1), date(2026, 6, 30)), (date(2026, 5, 1), date(2026, 5, 31))),
+    (WEEK, (WEEK_START, WEEK_END), (WEEK_START - timedelta(days=7), WEEK_END - timedelta(days=7))),
+])
+def test_every_executive_headline_cell_is_the_metric_layers_answer(world, period, current, previous):
+    """Issue 15's proof: each headline cell of the XLSX (current and previous period)
+    equals what MetricFlow answers for that metric and period on the same warehouse."""
+    wb = load_workbook(_files(world, "executive", period)["xlsx"])
+    headline = {row[0].value: row for row in wb["headline"].iter_rows(min_row=2)}
+    assert set(headline) == set(HEADLINE_METRICS), "a headline row that is not a named metric"
+    kinds = {}
+    with duckdb.connect(str(world["root"] / "warehouse" / "bizintel.duckdb"), read_only=True) as con:
+        reader = metrics.MetricReader(con)
+        answers = [reader.query(list(HEADLINE_METRICS.values()), start=start, end=end) for start, end in (current, previous)]
+        kinds = {label: row[1].number_format for label, row in headline.items()}
+    assert not answers[0].missing and not answers[1].missing
+    compared = 0
+    for label, metric in HEADLINE_METRICS.items():
+        for column, answer in ((1, answers[0].first()), (2, answers[1].first())):
+            cell, expected = headline[label][column].value, answer[metric]
+            if expected is None:
+                assert cell is None, (label, column)
+                continue
+            if '"R"' in kinds[label]:  # money: major units in the cell
+                expected = money.major(expected, "ZAR")
+            assert cell == pytest.approx(expected, rel=1e-9, abs=1e-9), (period, label, column)
+            compared += 1
+    assert compared >= len(HEADLINE_METRICS) + 5  # the previous month (May) has no data: zeros / n/a
+    # not a tautology: the period's figures are real
+    assert answers[0].first()["revenue"] > 0 and 0 < answers[0].first()["payer_rate"] < 1
+
+
+def test_data_integrity_daily_scores_are_the_checks_figure_against_the_dbt_var(world):
+    """The daily quality table shows the score the blocking check judged (one dbt
+    macro: kpi_daily.data_quality_score is the same figure) against var quality_bar."""
+    from bizintel_dagster import dbt_vars
+
+    ws = load_workbook(_files(world, "data_integrity", WEEK)["xlsx"])["daily_quality"]
+    header = [c.value for c in ws[1]]
+    assert header[-1] == f"Score >= {dbt_vars.quality_bar()}"
+    got = {r[0].date(): (r[5], r[6]) for r in ws.iter_rows(min_row=2, values_only=True)}
+    expected = dict(_q(world, """select metric_date, data_quality_score from kpis.kpi_daily
+                                 where metric_date between ? and ?""", [WEEK_START, WEEK_END]))
+    assert set(got) == set(expected) and len(got) == 7
+    for day, (score, verdict) in got.items():
+        assert score == pytest.approx(expected[day]), day
+        assert verdict == ("pass" if expected[day] >= dbt_vars.quality_bar() else "FAIL")
 
 
 def test_sponsor_xlsx_csv_and_html_are_safe(world):

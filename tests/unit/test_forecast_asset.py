@@ -1,6 +1,11 @@
-"""The forecasts asset and the executive report on a tiny warehouse holding only
-kpis.kpi_daily: five days of a new business, and a history with a missing
-week. Neither may crash; both must say what happened."""
+"""The forecasts asset and the executive report on a tiny warehouse: five days of a
+new business, a history with a missing week, and a warehouse holding only
+kpis.kpi_daily. Neither may crash; both must say what happened.
+
+The forecasts read the semantic layer (metrics revenue, active_users and
+days_with_data by day), so the tiny warehouse holds the tables behind them:
+kpis.kpi_daily, one revenue line per day in fused.fct_revenue and each day's
+active users as session events in enriched.enriched_app_events."""
 
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ from bizintel_dagster.defs.forecasts.assets import forecasts
 from bizintel_dagster.defs.reports.assets import executive_report
 
 
-def _warehouse(path, days: list[date], revenue: list[int] | None = None) -> None:
+def _warehouse(path, days: list[date], revenue: list[int] | None = None, facts: bool = True) -> None:
     rng = np.random.default_rng(1)
     with duckdb.connect(str(path)) as con:
         con.execute("""create schema kpis; create table kpis.kpi_daily (
@@ -24,16 +29,33 @@ def _warehouse(path, days: list[date], revenue: list[int] | None = None) -> None
             revenue_b2b_minor bigint, refunds_minor bigint, purchases bigint, payers bigint, dau bigint,
             signups bigint, zone_visits bigint, engagement_rate double, sponsor_value_minor bigint,
             records_quarantined bigint, payer_rate double, data_quality_score double)""")
+        daily = []
         for i, day in enumerate(days):
             dau = int(200 + i + 40 * (day.weekday() >= 4) + rng.integers(0, 10))
             day_revenue = revenue[i] if revenue is not None else int(dau * 1500 + rng.integers(0, 20_000))
+            daily.append((day, day_revenue, dau))
             con.execute("insert into kpis.kpi_daily values (?, true, ?, ?, 0, 0, ?, ?, ?, 3, 50, 0.5, 1000, 2, ?, 97.5)",
                         [day, day_revenue, day_revenue, dau // 4, dau // 10, dau, (dau // 10) / dau])
+        if not facts:
+            return
+        con.execute("create temp table daily (day date, revenue bigint, dau bigint)")
+        con.executemany("insert into daily values (?, ?, ?)", daily)
+        # the columns semantic_models.yml reads from each table
+        con.execute("""create schema fused; create table fused.fct_revenue as
+            select day as partition_date, 'r' || day as revenue_id, 'u0' as user_key, null::varchar as account_id,
+                   'consumer' as revenue_stream, 'purchase' as revenue_type, null::varchar as payment_method_id,
+                   null::varchar as product_id, null::varchar as product_category, null::varchar as plan_id,
+                   'ZAR' as currency_code, revenue as amount_reporting_minor
+            from daily""")
+        con.execute("""create schema enriched; create table enriched.enriched_app_events as
+            select day as partition_date, 'e' || day || '-' || u as event_id, 'u' || u as user_key,
+                   'session_start' as event_type
+            from daily, lateral (select unnest(range(dau)) as u)""")
 
 
-def _materialize(tmp_path, days, monkeypatch, revenue=None):
+def _materialize(tmp_path, days, monkeypatch, revenue=None, facts=True):
     path = tmp_path / "wh.duckdb"
-    _warehouse(path, days, revenue)
+    _warehouse(path, days, revenue, facts)
     monkeypatch.setenv("BIZINTEL_REPORTS_DIR", str(tmp_path / "reports"))
     result = dg.materialize([forecasts, executive_report], resources={"warehouse": DuckDBResource(database=str(path))},
                             run_config={"ops": {"reports__executive_report": {"config": {"period": "last_week"}}}},
@@ -59,6 +81,22 @@ def test_five_days_give_a_clear_message_and_warnings_not_a_crash(tmp_path, monke
     html = (tmp_path / "reports").glob("executive_*.html")
     page = next(html).read_text(encoding="utf-8")
     assert "Forecast (Revenue): revenue: no forecast - only 5 day(s) of history" in page
+
+
+def test_a_warehouse_with_only_kpi_daily_says_which_tables_are_missing(tmp_path, monkeypatch):
+    days = [date(2026, 4, 1) + timedelta(days=i) for i in range(30)]
+    result, status, rows = _materialize(tmp_path, days, monkeypatch, facts=False)
+    assert result.success and rows == 0
+    assert dict((s[0], s[1]) for s in status) == {"dau": "insufficient_history", "revenue": "insufficient_history"}
+    messages = dict((s[0], s[2]) for s in status)
+    assert "fused.fct_revenue not in the warehouse yet" in messages["revenue"]
+    assert "enriched.enriched_app_events not in the warehouse yet" in messages["dau"]
+    # the executive report: "n/a" cells and a note per missing table, not an exception
+    page = next((tmp_path / "reports").glob("executive_*.html")).read_text(encoding="utf-8")
+    for table in ("fused.fct_revenue", "enriched.enriched_app_events", "fused.fct_zone_visits",
+                  "cleansed.dq_partition_stats"):
+        assert f"{table} is not in the warehouse yet" in page, table
+    assert "n/a" in page
 
 
 @pytest.mark.parametrize("gap_start", [20, 50])

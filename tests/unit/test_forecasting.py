@@ -17,7 +17,7 @@ from bizintel_dagster.forecasting.pipeline import MetricSpec, forecast_metric
 
 WEEK = np.array([10.0, 12.0, 11.0, 13.0, 20.0, 30.0, 25.0])  # Mon..Sun
 START = pd.Timestamp("2026-01-05")  # a Monday
-SPEC = MetricSpec("revenue", "revenue_total_minor", "ZAR minor units")
+SPEC = MetricSpec("revenue", "revenue", "ZAR minor units")
 
 
 def weekly(days: int, trend: float = 0.0, noise: float = 0.0, seed: int = 0, start=START) -> pd.Series:
@@ -180,10 +180,10 @@ def test_a_missing_week_is_reported_and_not_filled_with_zeros():
 
 def test_forecast_tables_round_trip_through_duckdb():
     ok = forecast_metric(weekly(60, trend=1.0, noise=4, seed=9), SPEC)
-    short = forecast_metric(weekly(5), MetricSpec("dau", "dau", "users", 1))
+    short = forecast_metric(weekly(5), MetricSpec("dau", "active_users", "users", 1))
     con = duckdb.connect()
     generated = pd.Timestamp("2026-03-01T02:00:00Z").to_pydatetime()
-    counts = store.write_tables(con, [(ok, SPEC), (short, MetricSpec("dau", "dau", "users", 1))], generated)
+    counts = store.write_tables(con, [(ok, SPEC), (short, MetricSpec("dau", "active_users", "users", 1))], generated)
     assert counts["daily_forecasts"] == 180 and counts["forecast_status"] == 2
     status = dict(con.execute("select metric, status from forecasts.forecast_status").fetchall())
     assert status == {"revenue": "ok", "dau": "insufficient_history"}
@@ -204,15 +204,27 @@ def test_a_constant_series_is_forecast_without_error():
 
 
 def test_history_leaves_out_incomplete_days_and_days_without_data():
+    """The history is the semantic layer's metric by day, on days with landing data
+    only (kpi_daily.has_data), days after the last complete day left out; a missing table is named."""
     con = duckdb.connect()
     con.execute("create schema kpis; create table kpis.kpi_daily (metric_date date, has_data boolean, dau bigint)")
     con.execute("insert into kpis.kpi_daily values ('2026-06-01', true, 5), ('2026-06-02', false, 0), "
-                "('2026-06-03', true, 7), ('2026-06-04', true, 9)")
-    spec = MetricSpec("dau", "dau", "users")
-    history = store.read_history(con, [spec], through=pd.Timestamp("2026-06-02").date())
-    assert history["dau"].to_dict() == {pd.Timestamp("2026-06-01"): 5.0}
-    assert list(store.read_history(con, [spec])["dau"]) == [5.0, 7.0, 9.0]
-    assert store.read_history(duckdb.connect(), [spec]) is None
+                "('2026-06-03', true, 7), ('2026-06-04', true, 0)")
+    con.execute("""create schema enriched; create table enriched.enriched_app_events as
+        select * from (values ('2026-06-01'::date, 'e1', 'u1', 'session_start'), ('2026-06-01', 'e2', 'u2', 'product_view'),
+                              ('2026-06-01', 'e3', 'u2', 'session_start'), ('2026-06-01', 'e4', 'u3', 'abuse_flag'),
+                              ('2026-06-02', 'e5', 'u1', 'session_start'), ('2026-06-03', 'e6', 'u1', 'session_start'))
+                      t(partition_date, event_id, user_key, event_type)""")
+    spec = MetricSpec("dau", "active_users", "users")
+    history = store.read_history(con, [spec, SPEC])
+    # 1 June: u1, u2 (the abuse flag is no activity); 2 June has no data; 3 June: u1; 4 June: data, no user = 0
+    assert history.series["dau"].to_dict() == {pd.Timestamp("2026-06-01"): 2.0, pd.Timestamp("2026-06-03"): 1.0,
+                                               pd.Timestamp("2026-06-04"): 0.0}
+    through = store.read_history(con, [spec], through=pd.Timestamp("2026-06-02").date())
+    assert through.series["dau"].to_dict() == {pd.Timestamp("2026-06-01"): 2.0}
+    assert history.missing == {"revenue": ["fused.fct_revenue"]} and history.series["revenue"].empty
+    empty = store.read_history(duckdb.connect(), [spec])
+    assert empty.missing == {"dau": ["enriched.enriched_app_events", "kpis.kpi_daily"]}
 
 
 # --- publishing: never worse than naive, never outside its own interval (issue 13) ----------

@@ -92,7 +92,7 @@ def layer(tmp_path_factory):
         con.execute("""create table kpis.metricflow_time_spine as
             select cast(unnest(generate_series(date '2026-01-01', date '2026-12-31', interval 1 day)) as date) as date_day""")
     engine = metrics.engine(analytics=path)
-    return {"engine": engine, "events": events, "revenue": revenue, "mrr": mrr}
+    return {"engine": engine, "events": events, "revenue": revenue, "mrr": mrr, "path": path}
 
 
 def _query(engine, metric_names, group_by, start=FIRST, end=LAST) -> pd.DataFrame:
@@ -211,6 +211,29 @@ def test_derived_nrr_and_grr_per_month(layer):
         assert got.loc[month, "grr"] == pytest.approx(
             (start - rows.contraction_mrr_minor.sum() - rows.churned_mrr_minor.sum()) / start)
         assert got.loc[month, "net_new_mrr"] == (rows.mrr_minor.sum() - start)
+
+
+def test_a_reader_on_a_step_connection_answers_what_it_can_and_names_missing_tables(layer):
+    """MetricReader (reports, forecasts): one engine over a connection the caller holds;
+    a metric or group-by whose table is missing is None and named, not an exception."""
+    june_end = date(2026, 6, 30)
+    with duckdb.connect(str(layer["path"]), read_only=True, config=settings.duckdb_config()) as con:
+        reader = metrics.MetricReader(con)
+        answer = reader.query(["revenue", "payer_rate", "zone_visits"], start=FIRST, end=june_end)
+        by_source = reader.query(["revenue"], ["user__marketing_source"], start=FIRST, end=LAST)
+        # from a Wednesday: the week's figure covers the days asked for, not the whole week
+        by_week = reader.query(["revenue"], ["metric_time__week"], start=NO_ACTIVITY_DAY, end=LAST)
+        assert con.execute("select 1").fetchall() == [(1,)]  # borrowed, not closed
+    revenue, active = layer["revenue"], _active(layer["events"])
+    june = revenue[revenue.partition_date <= june_end]
+    payers = june[june.revenue_type == "purchase"].user_key.nunique()
+    assert answer.first()["revenue"] == june.amount_reporting_minor.sum()
+    assert answer.first()["payer_rate"] == pytest.approx(
+        payers / active[active.partition_date <= june_end].user_key.nunique())
+    assert answer.first()["zone_visits"] is None and answer.missing == {"zone_visits": ["fused.fct_zone_visits"]}
+    assert by_source.missing == {"revenue": ["enriched.dim_users"]} and by_source.rows == []
+    assert by_week.rows == [{"metric_time__week": date(2026, 6, 29), "revenue": int(
+        revenue[revenue.partition_date >= NO_ACTIVITY_DAY].amount_reporting_minor.sum())}]
 
 
 def test_other_bizintel_commands_do_not_import_metricflow():

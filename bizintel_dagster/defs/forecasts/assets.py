@@ -1,6 +1,7 @@
 """Revenue and DAU forecasts, 90 days ahead, with measured accuracy.
 
-One step (``forecasts``) reads all of ``kpis.kpi_daily``, backtests and fits the
+One step (``forecasts``) reads the daily history of the semantic layer's metrics
+``revenue`` and ``active_users`` (days with landing data), backtests and fits the
 models, writes four tables in one transaction and evaluates the accuracy checks
 (warnings, not blocking). Method (``bizintel_dagster/forecasting``):
 
@@ -36,7 +37,6 @@ import math
 from datetime import datetime, timezone
 
 import dagster as dg
-import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from bizintel_dagster import partitions, settings
@@ -47,6 +47,7 @@ from bizintel_dagster.forecasting.pipeline import (
     MetricSpec,
     failed,
     forecast_metric,
+    missing_source,
     overall,
 )
 from bizintel_dagster.forecasting.connection import warehouse_connection
@@ -56,6 +57,8 @@ from bizintel_dagster.policies import OWNERS, retry_transient
 from bizintel_dagster.warehouse import WAREHOUSE_POOL
 
 KPI_DAILY = dg.AssetKey(["kpis", "kpi_daily"])
+# the tables behind the history's metrics (revenue, active_users, days_with_data)
+HISTORY_DEPS = [KPI_DAILY, dg.AssetKey(["fused", "fct_revenue"]), dg.AssetKey(["enriched", "enriched_app_events"])]
 DAILY_FORECASTS = dg.AssetKey(["forecasts", "daily_forecasts"])
 BACKTEST = dg.AssetKey(["forecasts", "backtest"])
 ACCURACY = dg.AssetKey(["forecasts", "forecast_accuracy"])
@@ -65,14 +68,14 @@ STATUS = dg.AssetKey(["forecasts", "forecast_status"])
 def metric_specs() -> list[MetricSpec]:
     currency = settings.get("BIZINTEL_REPORTING_CURRENCY")
     return [
-        MetricSpec("revenue", "revenue_total_minor", f"{currency} minor units", decimals=0),
-        MetricSpec("dau", "dau", "users", decimals=1),
+        MetricSpec("revenue", "revenue", f"{currency} minor units", decimals=0),
+        MetricSpec("dau", "active_users", "users", decimals=1),
     ]
 
 
 def _specs() -> list[dg.AssetSpec]:
     # built in functions: module-level lists of specs would be loaded as definitions of their own
-    common = {"deps": [KPI_DAILY], "group_name": "forecasts", "freshness_policy": freshness_policy_for_group("forecasts"), "owners": OWNERS}
+    common = {"deps": HISTORY_DEPS, "group_name": "forecasts", "freshness_policy": freshness_policy_for_group("forecasts"), "owners": OWNERS}
     return [
         dg.AssetSpec(
             DAILY_FORECASTS, metadata=store.TABLES["daily_forecasts"].metadata(), kinds={"duckdb", "scikit-learn"}, **common,
@@ -145,7 +148,10 @@ def _run(context, warehouse: DuckDBResource, specs: list[MetricSpec], generated_
         history = store.read_history(con, specs, through=partitions.last_day())
         results = []
         for spec in specs:
-            series = history[spec.metric] if history is not None else pd.Series(dtype=float)
+            series = history.series[spec.metric]
+            if spec.metric in history.missing:
+                results.append((missing_source(spec, history.missing[spec.metric]), spec))
+                continue
             try:
                 result = forecast_metric(series, spec)
             except Exception as exc:  # one metric's bug must not take the other down
@@ -162,8 +168,9 @@ def forecasts(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
     generated_at = datetime.now(timezone.utc)
     history, pairs, counts = retry_transient(context, lambda: _run(context, warehouse, specs, generated_at))
     results = [r for r, _ in pairs]
-    if history is None:
-        context.log.warning("kpis.kpi_daily does not exist yet: no forecast (run the daily pipeline first)")
+    for metric, relations in history.missing.items():
+        context.log.warning(f"{metric}: {', '.join(relations)} not in the warehouse yet: no forecast "
+                            "(run the daily pipeline first)")
     for r in results:
         (context.log.info if r.status == "ok" else context.log.warning)(r.message)
 

@@ -12,13 +12,14 @@ from datetime import date
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from bizintel_dagster import dbt_vars
 from bizintel_dagster.defs.quality.partition_results import DayResult, per_partition, window_partition_keys
 from bizintel_dagster.defs.raw.landing import SOURCES
 from bizintel_dagster.metadata import markdown_table
 from bizintel_dagster.partitions import daily_partitions, window_dates
 from bizintel_dagster.warehouse import WAREHOUSE_POOL
 
-MIN_QUALITY_SCORE = 90  # seed 000: data integrity 90%+
+MIN_QUALITY_SCORE = dbt_vars.quality_bar()  # dbt var quality_bar (seed 000: data integrity 90%+)
 # A source-day with fewer scored lines than this is too small to judge on its own
 # (two invoices, one defective = 50): it is reported, not failed.
 MIN_LINES_PER_SOURCE_DAY = 50
@@ -47,7 +48,7 @@ def _score_results(
 
 @dg.asset_check(
     asset=dg.AssetKey(["cleansed", "dq_partition_stats"]),
-    name="partition_quality_score_at_least_90",
+    name=f"partition_quality_score_at_least_{MIN_QUALITY_SCORE}",
     description=f"Every partition's data-quality score (line-weighted over all sources; "
     f"unparseable lines score 0) is >= {MIN_QUALITY_SCORE}. Blocking: enriched, fused and "
     "KPI models are not built on a failing partition.",
@@ -59,9 +60,8 @@ def partition_quality_check(context: dg.AssetCheckExecutionContext, warehouse: D
     start, end = check_window(context)
     with warehouse.get_connection() as con:
         rows = con.execute(
-            """select partition_date,
-                      round(sum(quality_score_sum) / nullif(sum(quality_scored_lines), 0), 2),
-                      sum(quality_scored_lines)
+            # the day's score as dbt computes it (macro partition_quality_score), not a second formula
+            """select partition_date, any_value(partition_quality_score), sum(quality_scored_lines)
                from cleansed.dq_partition_stats
                where partition_date >= ? and partition_date < ?
                group by 1 order by 1""",
@@ -73,7 +73,7 @@ def partition_quality_check(context: dg.AssetCheckExecutionContext, warehouse: D
 def _source_quality_check(source: str) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=dg.AssetKey(["cleansed", f"cleansed_{source}"]),
-        name="quality_score_at_least_90",
+        name=f"quality_score_at_least_{MIN_QUALITY_SCORE}",
         description=f"{source}: every partition's quality score is >= {MIN_QUALITY_SCORE} "
         f"(days with fewer than {MIN_LINES_PER_SOURCE_DAY} lines are not judged). Warns only: a low-volume source swings on a handful of records; the partition-level "
         "check on dq_partition_stats is the one that blocks.",

@@ -176,9 +176,11 @@ def _report_asset(name: str, deps: list[dg.AssetKey], description: str) -> dg.As
 
 
 KPI = ["kpis", "kpi_daily"]
+# deps: the tables behind the metrics each report queries (semantic_models.yml)
 executive_report = _report_asset(
     "executive",
-    [dg.AssetKey(KPI), dg.AssetKey(["kpis", "kpi_daily_revenue_by_dimension"]),
+    [dg.AssetKey(KPI), dg.AssetKey(["fused", "fct_revenue"]), dg.AssetKey(["enriched", "enriched_app_events"]),
+     dg.AssetKey(["enriched", "dim_users"]), dg.AssetKey(["fused", "fct_zone_visits"]),
      dg.AssetKey(["cleansed", "dq_partition_stats"]),
      dg.AssetKey(["forecasts", "daily_forecasts"]), dg.AssetKey(["forecasts", "forecast_status"])],
     "Executive report: headline KPIs with change vs the previous period, daily KPIs, revenue by marketing "
@@ -187,7 +189,7 @@ executive_report = _report_asset(
 )
 sponsor_attribution_report = _report_asset(
     "sponsor_attribution",
-    [dg.AssetKey(["fused", "fct_zone_visits"]), dg.AssetKey(["kpis", "kpi_daily_revenue_by_dimension"])],
+    [dg.AssetKey(["fused", "fct_zone_visits"]), dg.AssetKey(["reference", "venues"])],
     "Sponsor attribution report (seed 000): attributed zone value per sponsor and zone, visits, engagement "
     "and verified share, sponsor totals vs the previous period, a bar chart by zone.",
 )
@@ -196,7 +198,7 @@ data_integrity_report = _report_asset(
     [dg.AssetKey(["cleansed", "dq_partition_stats"]), dg.AssetKey(["cleansed", "quarantine_records"]),
      dg.AssetKey(KPI)],
     "Data integrity report: rows per pipeline stage, lines accounted per source, daily quality score vs the "
-    "90 bar, quarantine reasons, and the latest result of every asset check.",
+    "bar (dbt var quality_bar), quarantine reasons, and the latest result of every asset check.",
 )
 
 

@@ -39,27 +39,32 @@ records as (
     group by all
     {{ "union all" if not loop.last }}
     {%- endfor %}
+),
+
+scored as (
+    select
+        files.partition_date,
+        files.source,
+        files.lines_total,
+        files.files_rejected,
+        coalesce(unparseable.lines_unparseable, 0) as lines_unparseable,
+        coalesce(records.records_parsed, 0) as records_parsed,
+        coalesce(records.records_accepted, 0) as records_accepted,
+        coalesce(records.records_quarantined, 0) as records_quarantined,
+        coalesce(records.records_duplicate, 0) as records_duplicate,
+        coalesce(records.score_sum, 0) as quality_score_sum,
+        coalesce(unparseable.lines_unparseable, 0) + coalesce(records.records_parsed, 0)
+            - coalesce(records.records_duplicate, 0) - coalesce(records.records_repeated, 0) as quality_scored_lines
+    from files
+    left join unparseable using (partition_date, source)
+    left join records using (partition_date, source)
 )
 
 select
-    files.partition_date,
-    files.source,
-    files.lines_total,
-    files.files_rejected,
-    coalesce(unparseable.lines_unparseable, 0) as lines_unparseable,
-    coalesce(records.records_parsed, 0) as records_parsed,
-    coalesce(records.records_accepted, 0) as records_accepted,
-    coalesce(records.records_quarantined, 0) as records_quarantined,
-    coalesce(records.records_duplicate, 0) as records_duplicate,
-    coalesce(records.score_sum, 0) as quality_score_sum,
-    coalesce(unparseable.lines_unparseable, 0) + coalesce(records.records_parsed, 0)
-        - coalesce(records.records_duplicate, 0) - coalesce(records.records_repeated, 0) as quality_scored_lines,
-    round(
-        coalesce(records.score_sum, 0)
-        / nullif(coalesce(unparseable.lines_unparseable, 0) + coalesce(records.records_parsed, 0)
-                 - coalesce(records.records_duplicate, 0) - coalesce(records.records_repeated, 0), 0),
-        2
-    ) as quality_score
-from files
-left join unparseable using (partition_date, source)
-left join records using (partition_date, source)
+    *,
+    {{ partition_quality_score('quality_score_sum', 'quality_scored_lines') }} as quality_score,
+    -- the day over all sources, on each of its rows: the blocking check reads it
+    {{ partition_quality_score('sum(quality_score_sum) over day', 'sum(quality_scored_lines) over day') }}
+        as partition_quality_score
+from scored
+window day as (partition by partition_date)

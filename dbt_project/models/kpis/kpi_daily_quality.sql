@@ -7,7 +7,7 @@ select
     cast(sum(records_accepted) as bigint) as records_accepted,
     cast(sum(records_quarantined) as bigint) + cast(sum(lines_unparseable) as bigint) as records_quarantined,
     cast(sum(records_duplicate) as bigint) as records_duplicate,
-    round(cast(sum(quality_score_sum) as bigint) / nullif(cast(sum(quality_scored_lines) as bigint), 0), 2) as data_quality_score
+    {{ partition_quality_score('sum(quality_score_sum)', 'sum(quality_scored_lines)') }} as data_quality_score
 from {{ ref('dq_partition_stats') }}
 where {{ in_partition_window() }}
 group by all
