@@ -35,6 +35,11 @@ CORE_UNIT_TESTS = {
     "operations_per_business_local_hour",
     "growth_vs_previous_day_week_and_month",
     "period_rollups_count_distinct_users_over_the_period",
+    # money sums: an overflowed or unknown total is NULL and flagged, never 0 or an error
+    "money_totals_overflowed_or_unknown_are_null_never_zero",
+    "kpi_daily_flags_unknown_money_totals",
+    "cohort_revenue_near_the_bigint_bound_is_null_not_an_error",
+    "revenue_concentration_near_the_bigint_bound",
     "missing_dates_between_first_and_last_day",
     # subscriptions, cohorts, experiments
     "mrr_spread_and_movements_per_account",
