@@ -85,21 +85,28 @@ def _date_axis(ax) -> None:
 # executive
 # ---------------------------------------------------------------------------
 
+def _money_sum(column: str) -> str:
+    """A period's money total: unknown (NULL, shown n/a) when one of its days is
+    unknown in kpi_daily (overflowed or unconverted, money_total_unknown), never
+    the sum of the other days."""
+    return f"case when count(*) filter (where {column} is null) > 0 then null else sum({column}) end"
+
+
 _HEADLINE = [
     # label, SQL over kpis.kpi_daily rows of the period, kind
-    ("Revenue (total, net of refunds)", "sum(revenue_total_minor)", "money"),
-    ("Consumer revenue", "sum(revenue_consumer_minor)", "money"),
-    ("B2B revenue", "sum(revenue_b2b_minor)", "money"),
-    ("Refunds", "sum(refunds_minor)", "money"),
+    ("Revenue (total, net of refunds)", _money_sum("revenue_total_minor"), "money"),
+    ("Consumer revenue", _money_sum("revenue_consumer_minor"), "money"),
+    ("B2B revenue", _money_sum("revenue_b2b_minor"), "money"),
+    ("Refunds", _money_sum("refunds_minor"), "money"),
     ("Purchases", "sum(purchases)", "int"),
     ("Daily active users (mean)", "avg(dau)", "float"),
     ("Daily active users (peak)", "max(dau)", "int"),
     ("Sign-ups", "sum(signups)", "int"),
     ("Payer rate (payers / DAU)", "sum(payers) / nullif(sum(dau), 0)", "pct"),
-    ("ARPU (consumer revenue / DAU)", "round(sum(revenue_consumer_minor) / nullif(sum(dau), 0))", "money"),
+    ("ARPU (consumer revenue / DAU)", f"round({_money_sum('revenue_consumer_minor')} / nullif(sum(dau), 0))", "money"),
     ("Zone visits", "sum(zone_visits)", "int"),
     ("Engagement rate", "sum(engagement_rate * zone_visits) / nullif(sum(zone_visits) filter (where engagement_rate is not null), 0)", "pct"),
-    ("Sponsor value attributed", "sum(sponsor_value_minor)", "money"),
+    ("Sponsor value attributed", _money_sum("sponsor_value_minor"), "money"),
     ("Records quarantined", "sum(records_quarantined)", "int"),
 ]
 
@@ -203,6 +210,13 @@ def executive(con, period: Period, currency: str, generated_at: datetime) -> Rep
             + f"; mean DAU {format_value(current[5], 'float', currency)}; payer rate {format_value(current[8], 'pct', currency)}; "
             f"data-quality score {format_value(current[-1], 'float', currency)}."
         )
+    unknown = [d.isoformat() for (d,) in _rows(con, """
+        select metric_date from kpis.kpi_daily
+        where money_total_unknown and metric_date between ? and ? order by 1""", [previous.start, period.end])]
+    if unknown:
+        report.notes.append(
+            f"Money totals unknown on {', '.join(unknown)} (a sum beyond BIGINT or an amount without an FX rate; "
+            "check kpi_daily:money_totals_known): the totals of those periods are n/a, not the other days' sum.")
     if days < period.days:
         report.notes.append(f"{period.label} has KPI data for {days} of {period.days} days; totals cover those days only.")
     if prev_days < previous.days:

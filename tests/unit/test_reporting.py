@@ -131,3 +131,26 @@ def test_reports_on_an_empty_warehouse_explain_instead_of_failing(tmp_path):
         assert report.notes and "run the daily pipeline first" in report.notes[0]
         files = render.write_all(report, tmp_path)
         assert all(p.stat().st_size > 0 for paths in files.values() for p in paths)
+
+
+def test_a_period_with_an_unknown_money_total_shows_n_a_and_names_the_day():
+    """kpi_daily keeps a day's overflowed or unconverted total NULL (flagged
+    money_total_unknown); the period's total is unknown too, never the sum of the
+    other days, and a note names the day."""
+    con = duckdb.connect()
+    con.execute("create schema kpis")
+    con.execute("""create table kpis.kpi_daily as select * from (values
+        (date '2026-06-22', true, 1000, 1000, 0, 0, 2, 5, 1, 2, 0, null, 0, 0, 0.4, 99.0, false),
+        (date '2026-06-23', true, null, null, 0, 0, 1, 5, 0, 1, 0, null, 0, 0, 0.2, 99.0, true),
+        (date '2026-06-16', true, 700, 700, 0, 0, 1, 5, 0, 1, 0, null, 0, 0, 0.2, 99.0, false))
+        t(metric_date, has_data, revenue_total_minor, revenue_consumer_minor, revenue_b2b_minor, refunds_minor,
+          purchases, dau, signups, payers, zone_visits, engagement_rate, sponsor_value_minor, records_quarantined,
+          payer_rate, data_quality_score, money_total_unknown)""")
+    period = periods.resolve("last_week", date(2026, 6, 30))  # 22-28 June
+    report = content.executive(con, period, "ZAR", datetime(2026, 7, 1, tzinfo=timezone.utc))
+    headline = {row[0]: row for row in next(t for t in report.tables if t.name == "headline").rows}
+    assert headline["Revenue (total, net of refunds)"][1] is None  # not 1000
+    assert headline["Revenue (total, net of refunds)"][2] == 700
+    assert headline["B2B revenue"][1] == 0
+    assert any("Money totals unknown on 2026-06-23" in note for note in report.notes), report.notes
+    assert report.summary and "Revenue n/a" in report.summary[0]
