@@ -91,3 +91,24 @@
         else {{ to_reporting_minor('amount_minor', 'minor_unit_exponent', 'rate_to_reporting', 'reporting_exponent') }}
     end
 {%- endmacro %}
+
+{# The one way to add up money (integer minor units, any layer). The sum runs in
+   HUGEINT, so it never overflows and never fails the model; the total is BIGINT
+   like every money column, and NULL when it does not fit BIGINT. With
+   unknown_if_null, a NULL amount among the summed rows (an FX conversion that
+   overflowed or had no rate, a zone value that overflowed) makes the total NULL
+   too: a partial sum would be a wrong figure. Nothing to sum is 0, so callers
+   never coalesce a total (a coalesce would show an overflowed total as 0).
+   `where` is a filter on the rows, `over` a window clause. Readers flag a NULL
+   total (kpi_daily.money_total_unknown and the kpi_daily check money_totals_known). #}
+{% macro sum_minor(amount, where=none, over=none, unknown_if_null=false) -%}
+    {%- set only = ' filter (where ' ~ where ~ ')' if where else '' -%}
+    {%- set window = ' over (' ~ over ~ ')' if over else '' -%}
+    case
+        {%- if unknown_if_null %}
+        when count(*) filter (where {{ amount }} is null{{ ' and (' ~ where ~ ')' if where else '' }}){{ window }} > 0 then null
+        {%- endif %}
+        when count({{ amount }}){{ only }}{{ window }} = 0 then 0
+        else try_cast(sum(cast({{ amount }} as hugeint)){{ only }}{{ window }} as bigint)
+    end
+{%- endmacro %}

@@ -120,6 +120,32 @@ def test_todays_folder_is_held_until_the_day_has_ended_then_loaded(landing):
     assert not _tick_at(datetime(2026, 6, 11, 0, 1, tzinfo=tz), after.cursor).run_requests
 
 
+def test_a_changed_file_in_a_sub_folder_reruns_its_day_like_a_top_level_file(landing):
+    """The raw loader accounts for files in sub-folders of a dt= folder (rejected,
+    their lines counted); the sensor fingerprints the same paths, so a change
+    there reloads the day and its line counts stay true."""
+    from bizintel_dagster.defs.raw import landing as raw_landing
+
+    _write(landing, "app_events", "2026-06-02", "app_events_2026-06-02.jsonl")
+    first = _tick()
+    assert _partitions(first) == ["2026-06-02"]
+    nested = _write(landing, "app_events", "2026-06-02/retry", "app_events_2026-06-02.jsonl", lines=2)
+    added = _tick(first.cursor)
+    assert _partitions(added) == ["2026-06-02"] and added.run_requests[0].tags[sensors.TRIGGER_TAG] == "late_files"
+    assert not _tick(added.cursor).run_requests
+    nested.write_text(nested.read_text() + json.dumps({"event_id": "e9"}) + "\n")
+    assert _partitions(_tick(added.cursor)) == ["2026-06-02"]
+    # one list for both: what the sensor fingerprints is what the loader reads
+    day = datetime(2026, 6, 2).date()
+    assert nested in raw_landing.partition_entries(landing, "app_events", day)
+
+
+def test_a_folder_the_loader_does_not_read_is_not_requested(landing):
+    # dt=20260607 parses as a date in Python, but the loader reads dt=YYYY-MM-DD only
+    _write(landing, "app_events", "20260607", "app_events_2026-06-07.jsonl")
+    assert not _tick().run_requests
+
+
 def test_folders_outside_the_partitions_are_ignored(landing):
     _write(landing, "app_events", "2025-12-31", "app_events_2025-12-31.jsonl")  # before BIZINTEL_START_DATE
     (landing / "app_events" / "dt=yesterday").mkdir(parents=True)

@@ -70,6 +70,7 @@ PARTITIONED_CHECKS = (
     "cleansed/quarantine_records:conservation_every_line_accounted",
     *(f"cleansed/cleansed_{source}:quality_score_at_least_90" for source in landing.SOURCES),
     "kpis/kpi_daily:revenue_reconciles_with_facts",
+    "kpis/kpi_daily:money_totals_known",
 )
 
 

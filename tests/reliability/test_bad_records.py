@@ -37,6 +37,12 @@ def _invoice(record_id, issued_at=TS1, **fields):
                        **fields})
 
 
+def _report(report_id, reported_at=TS1, **fields):
+    return json.dumps({"report_id": report_id, "attendee_id": "usr_000001", "venue_id": "ven_jhb", "x": 10.0,
+                       "y": 10.0, "dwell_time_seconds": 600, "engagement_status": "active",
+                       "reported_at": reported_at, **fields})
+
+
 # (source, day, id, line, expected): "accepted", "accepted: <issue fragment>" or "quarantined: <reason fragment>"
 CASES = [
     ("app_events", DAY1, "zone_abbreviation", _event("zone_abbreviation", "2026-06-03 10:00:00 PST", **PURCHASE),
@@ -77,8 +83,18 @@ CASES = [
     ("billing", DAY1, "inv_zone_abbreviation", _invoice("inv_zone_abbreviation", issued_at="2026-06-03 10:00:00 EST"),
      "quarantined: unparseable issued_at"),
     ("billing", DAY2, "inv_reissued", _invoice("inv_reissued", TS2), "quarantined: record_id already accepted on 2026-06-03"),
+    ("billing", DAY1, "inv_duplicate_key",
+     _invoice("inv_duplicate_key").replace('"amount_minor": 499000', '"amount_minor": 499000, "amount_minor": 1'),
+     "quarantined: duplicate key amount_minor"),
+    ("location_reports", DAY1, "rep_ok", _report("rep_ok"), "accepted"),
+    ("location_reports", DAY1, "rep_zone_abbreviation", _report("rep_zone_abbreviation", "2026-06-03 10:00:00 PST"),
+     "quarantined: unparseable reported_at"),
+    ("location_reports", DAY1, "rep_duplicate_key",
+     _report("rep_duplicate_key").replace('"venue_id": "ven_jhb"', '"venue_id": "ven_jhb", "venue_id": "ven_cpt"'),
+     "quarantined: duplicate key venue_id"),
+    ("location_reports", DAY2, "rep_ok", _report("rep_ok", TS2), "quarantined: report_id already accepted on 2026-06-03"),
 ]
-ID_COLUMN = {"app_events": "event_id", "billing": "billing_record_id"}
+ID_COLUMN = {"app_events": "event_id", "billing": "billing_record_id", "location_reports": "report_id"}
 
 
 @pytest.fixture(scope="module")
@@ -156,6 +172,13 @@ def test_a_day_re_sent_into_the_next_days_folder_is_quarantined_naming_the_first
     # conservation over the whole day is the blocking check of the first test)
     assert resent[1] == accepted_day1 > 500
     assert accepted_day1 <= resent[0] <= lines
+
+
+def test_a_void_invoice_in_capitals_is_void_and_not_revenue(two_days):
+    with data_dir(two_days["root"]):
+        status = query("select billing_status from enriched.enriched_billing where billing_record_id = 'inv_void_caps'")
+        revenue = query("select count(*) from fused.fct_revenue where revenue_id = 'inv_void_caps'")[0][0]
+    assert status == [("void",)] and revenue == 0
 
 
 def test_a_re_sent_purchase_and_a_re_issued_invoice_count_once_in_revenue(two_days):

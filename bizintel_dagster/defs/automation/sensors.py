@@ -3,7 +3,8 @@
 ``landing_zone_sensor`` — new and late landing files → ``daily_pipeline_job``
 for exactly the partitions (``dt=`` folders) whose files changed. Its cursor
 holds one fingerprint per partition (hash of the names, sizes and modification
-times of the files in it), so a file is processed once, the cursor survives
+times of the paths the raw loader accounts for in it, sub-folders included:
+``landing.partition_entries``), so a file is processed once, the cursor survives
 restarts (Dagster stores it), and a file that lands later in a past day's folder
 changes that day's fingerprint only: one run for that day, which re-materializes
 it from raw to KPIs (a partition re-run replaces it). In-flight files (``.``-
@@ -47,7 +48,7 @@ from bizintel_dagster import partitions, settings
 from bizintel_dagster.runner import RANGE_END_TAG, RANGE_START_TAG
 from bizintel_dagster.defs.alerts.assets import ALERT_OP_NAME, KPI_DAILY_KEY, alert_evaluation_job
 from bizintel_dagster.defs.jobs import daily_pipeline_job
-from bizintel_dagster.defs.raw.landing import SOURCES, is_in_flight
+from bizintel_dagster.defs.raw.landing import SOURCES, day_of_folder, is_in_flight, partition_entries
 
 PARTITION_TAG = "dagster/partition"
 TRIGGER_TAG = "bizintel/trigger"
@@ -87,9 +88,9 @@ def scan_landing(landing: Path, *, settle_seconds: float = 0, now: float | None 
         for folder in sorted(base.iterdir()):
             if not folder.is_dir() or not folder.name.startswith("dt="):
                 continue
-            try:
-                day = date.fromisoformat(folder.name[3:])
-            except ValueError:
+            # the loader's own reading of the name: dt=20260601 is no partition
+            day = day_of_folder(folder.name)
+            if day is None:
                 ignored[f"{source}/{folder.name}"] = "not a dt=YYYY-MM-DD folder"
                 continue
             if first_day and day < first_day:
@@ -101,13 +102,17 @@ def scan_landing(landing: Path, *, settle_seconds: float = 0, now: float | None 
                 held.add(day.isoformat())
                 continue
             key = day.isoformat()
-            for path in folder.iterdir():
-                if is_in_flight(path.name) or not (path.is_file() or path.is_symlink()):
+            # Exactly the paths the loader accounts for (partition_entries), sub-folders
+            # included: a changed file anywhere it looks changes the fingerprint.
+            for path in partition_entries(landing, source, day):
+                if is_in_flight(path.name):
                     continue
                 stat = path.lstat()
                 if now - stat.st_mtime < settle_seconds:
                     unsettled.add(key)
-                entries.setdefault(key, []).append(f"{source}/{path.name}\t{stat.st_size}\t{stat.st_mtime_ns}")
+                # top-level files keep the name they had in cursors of earlier releases
+                rel = "." if path == folder else path.relative_to(folder).as_posix()
+                entries.setdefault(key, []).append(f"{source}/{rel}\t{stat.st_size}\t{stat.st_mtime_ns}")
     fingerprints = {
         key: hashlib.sha256("\n".join(sorted(files)).encode()).hexdigest()[:16]
         for key, files in entries.items() if key not in unsettled

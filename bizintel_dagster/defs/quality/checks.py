@@ -171,6 +171,14 @@ def conservation_check(context: dg.AssetCheckExecutionContext, warehouse: DuckDB
     yield from per_partition(context, results, dg.AssetCheckSeverity.ERROR)
 
 
+def _minor_metadata(value: int | None) -> int | str:
+    """A money figure as metadata: an int when it fits 64 bits (a sum of facts
+    may not), else its digits; an unknown (NULL) KPI says so instead of 0."""
+    if value is None:
+        return "unknown (NULL: see money_totals_known)"
+    return int(value) if -(2**63) <= value < 2**63 else str(value)
+
+
 @dg.asset_check(
     asset=dg.AssetKey(["kpis", "kpi_daily"]),
     name="revenue_reconciles_with_facts",
@@ -193,7 +201,8 @@ def revenue_reconciliation_check(context: dg.AssetCheckExecutionContext, warehou
                                from fused.fct_revenue where {window} group by all),
                      kpis as (select partition_date, revenue_total_minor as v
                               from kpis.kpi_daily where {window})
-                select partition_date, coalesce(facts.v, 0), coalesce(kpis.v, 0)
+                -- a NULL KPI is an unknown total (money_totals_known names it), never 0
+                select partition_date, coalesce(facts.v, 0), kpis.v
                 from facts full join kpis using (partition_date) order by 1""",
             params,
         ).fetchall()
@@ -218,10 +227,55 @@ def revenue_reconciliation_check(context: dg.AssetCheckExecutionContext, warehou
         results[key] = DayResult(
             passed=fact == kpi and not breakdowns,
             metadata={
-                "revenue_in_facts_minor": int(fact),
-                "revenue_in_kpis_minor": int(kpi),
+                "revenue_in_facts_minor": _minor_metadata(fact),
+                "revenue_in_kpis_minor": _minor_metadata(kpi),
                 "breakdowns_mismatched": len(breakdowns),
                 "mismatches": markdown_table(["dimension", "breakdown total", "facts"], breakdowns),
             },
         )
+    yield from per_partition(context, results, dg.AssetCheckSeverity.ERROR)
+
+
+# kpi_daily's money totals; each is NULL (never 0) when it does not fit BIGINT
+# (dbt macro sum_minor). A record whose conversion overflowed counts in no revenue
+# (warned in enriched), as in the metric layer.
+MONEY_TOTALS = ("revenue_total_minor", "revenue_consumer_minor", "revenue_b2b_minor", "refunds_minor",
+                "sponsor_value_minor")
+
+
+def money_total_results(con, start: date, end: date, keys: list[str]) -> dict[str, DayResult]:
+    """Per day of [start, end): fails when kpi_daily flags a money total as
+    unknown, naming the day and the totals."""
+    nulls = ", ".join(f"{column} is null" for column in MONEY_TOTALS)
+    rows = con.execute(
+        f"""select partition_date, money_total_unknown, [{nulls}]
+            from kpis.kpi_daily where partition_date >= ? and partition_date < ?""",
+        [start, end],
+    ).fetchall()
+    by_day = {d.isoformat(): (flagged, [c for c, null in zip(MONEY_TOTALS, is_null) if null]) for d, flagged, is_null in rows}
+    results = {}
+    for key in keys:
+        flagged, unknown = by_day.get(key, (False, []))
+        metadata: dict = {"unknown_totals": len(unknown)}
+        if flagged:
+            metadata["problem"] = (
+                f"{key}: {', '.join(unknown) or 'a money total'} unknown (shown as NULL, not 0): the day's sum "
+                "does not fit BIGINT")
+        results[key] = DayResult(passed=not flagged, metadata=metadata)
+    return results
+
+
+@dg.asset_check(
+    asset=dg.AssetKey(["kpis", "kpi_daily"]),
+    name="money_totals_known",
+    description="Every money total of kpi_daily (revenue, refunds, sponsor value) is known: "
+    "a total that overflowed BIGINT is NULL and "
+    "flagged money_total_unknown, never shown as 0; this check fails on that day and names it.",
+    partitions_def=daily_partitions,
+    pool=WAREHOUSE_POOL,
+)
+def money_totals_known_check(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource):
+    start, end = check_window(context)
+    with warehouse.get_connection() as con:
+        results = money_total_results(con, start, end, window_partition_keys(context))
     yield from per_partition(context, results, dg.AssetCheckSeverity.ERROR)

@@ -147,6 +147,27 @@ def partition_dir(landing: Path, source: str, day: date) -> Path:
     return landing / source / f"dt={day.isoformat()}"
 
 
+def day_of_folder(name: str) -> date | None:
+    """The day of a ``dt=YYYY-MM-DD`` folder name with a real date, else None (the
+    loader reads only these folders; the scan reports the others)."""
+    match = _DAY_FOLDER.match(name)
+    if not match or not _is_date(match.group(1)):
+        return None
+    return date.fromisoformat(match.group(1))
+
+
+def partition_entries(landing: Path, source: str, day: date) -> list[Path]:
+    """Every path ``load_partition`` accounts for in one (source, day), in order:
+    the one list the loader reads and the landing sensor fingerprints, so a change
+    anywhere the loader looks (a file in a sub-folder included) requests a reload.
+    A dt= folder that is a symbolic link is its own single entry (recorded as
+    rejected, never followed)."""
+    folder = partition_dir(landing, source, day)
+    if folder.is_symlink():
+        return [folder]
+    return list_partition_files(landing, source, day)
+
+
 def list_partition_files(landing: Path, source: str, day: date) -> list[Path]:
     """Every entry of the dt= folder that could hold data, sub-folders included;
     symbolic links (to files or folders) are listed, never descended."""
@@ -193,8 +214,7 @@ def unpartitioned_paths(landing: Path) -> list[tuple[str, str]]:
         for sub in sorted(entry.iterdir()):
             if is_in_flight(sub.name):
                 continue
-            match = _DAY_FOLDER.match(sub.name)
-            if sub.is_dir() and not sub.is_symlink() and match and _is_date(match.group(1)):
+            if sub.is_dir() and not sub.is_symlink() and day_of_folder(sub.name):
                 continue
             if sub.is_dir() or sub.is_symlink():
                 folder(sub, "folder is not dt=YYYY-MM-DD with a real date")
@@ -425,10 +445,11 @@ def load_partition(con: duckdb.DuckDBPyConnection, landing: Path, source: str, d
         for table in (f"raw.{source}", "raw.rejected_lines", "raw.landing_files"):
             where = "partition_date = ?" + ("" if table == f"raw.{source}" else " and source = ?")
             con.execute(f"delete from {table} where {where}", [day] if table == f"raw.{source}" else [day, source])
-        if folder.is_symlink():
-            results = [FileLoad(".", REJECTED, "the dt= folder is a symbolic link: not followed", 0, 0, 0)]
-        else:
-            results = [load_file(con, day, source, path, folder) for path in list_partition_files(landing, source, day)]
+        results = [
+            FileLoad(".", REJECTED, "the dt= folder is a symbolic link: not followed", 0, 0, 0)
+            if path == folder else load_file(con, day, source, path, folder)
+            for path in partition_entries(landing, source, day)
+        ]
         for r in results:
             con.execute(
                 "insert into raw.landing_files values (?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -19,7 +19,7 @@ revenue as (
     select
         cast(date_trunc('month', partition_date) as date) as activity_month,
         user_key,
-        sum(amount_reporting_minor) as revenue_minor
+        sum(cast(amount_reporting_minor as hugeint)) as revenue_minor  -- exact; bounded to BIGINT below (sum_minor)
     from {{ ref('fct_revenue') }}
     where revenue_stream = 'consumer' and user_key is not null
     group by all
@@ -56,7 +56,7 @@ paid as (
     select
         users.cohort_month,
         revenue.activity_month,
-        cast(sum(revenue.revenue_minor) as bigint) as revenue_minor,
+        {{ sum_minor('revenue.revenue_minor') }} as revenue_minor,
         count(*) filter (where revenue.revenue_minor > 0) as paying_users
     from revenue
     join users using (user_key)
@@ -71,7 +71,8 @@ grid as (
         spine.cohort_users,
         coalesce(active.active_users, 0) as active_users,
         coalesce(paid.paying_users, 0) as paying_users,
-        coalesce(paid.revenue_minor, 0) as revenue_minor
+        -- no purchases = 0; a month whose total overflowed stays NULL (sum_minor)
+        case when paid.cohort_month is null then 0 else paid.revenue_minor end as revenue_minor
     from spine
     left join active using (cohort_month, activity_month)
     left join paid using (cohort_month, activity_month)
@@ -87,8 +88,8 @@ select
     paying_users,
     revenue_minor,
     round(revenue_minor / nullif(first_value(revenue_minor) over cohort, 0), 4) as revenue_retention_rate,
-    cast(sum(revenue_minor) over (cohort rows between unbounded preceding and current row) as bigint) as cumulative_revenue_minor,
-    cast(round(sum(revenue_minor) over (cohort rows between unbounded preceding and current row) / cohort_users) as bigint)
+    {{ sum_minor('revenue_minor', over='cohort rows between unbounded preceding and current row', unknown_if_null=true) }} as cumulative_revenue_minor,
+    cast(round({{ sum_minor('revenue_minor', over='cohort rows between unbounded preceding and current row', unknown_if_null=true) }} / cohort_users) as bigint)
         as cumulative_ltv_minor,
     cast(last_day(activity_month) as date) <= (select last_data_date from bounds) as is_complete_month
 from grid

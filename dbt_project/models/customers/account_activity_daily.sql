@@ -46,7 +46,7 @@ windowed as (
         count(orders.order_date) filter (where orders.order_date > grid.as_of_date - 30) as orders_30d,
         count(orders.order_date) filter (where orders.order_date <= grid.as_of_date - 30 and orders.order_date > grid.as_of_date - 60)
             as orders_prev_30d,
-        coalesce(cast(sum(orders.amount_reporting_minor) filter (where orders.order_date > grid.as_of_date - 30) as bigint), 0)
+        {{ sum_minor('orders.amount_reporting_minor', where="orders.order_date > grid.as_of_date - 30") }}
             as order_revenue_30d_minor,
         avg(orders.amount_reporting_minor) as avg_order_value_90d_minor
     from grid

@@ -36,8 +36,8 @@ billing as (
 revenue as (
     select
         billing.account_id,
-        cast(sum(amount_reporting_minor) as bigint) as revenue_to_date_minor,
-        coalesce(cast(sum(amount_reporting_minor) filter (where partition_date > latest_day.as_of_date - 90) as bigint), 0)
+        {{ sum_minor('amount_reporting_minor') }} as revenue_to_date_minor,
+        {{ sum_minor('amount_reporting_minor', where="partition_date > latest_day.as_of_date - 90") }}
             as revenue_90d_minor,
         count(*) filter (where record_type = 'sponsorship_order') as orders_to_date,
         min(partition_date) filter (where record_type = 'sponsorship_order') as first_order_date,

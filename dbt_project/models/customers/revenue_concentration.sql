@@ -25,7 +25,7 @@ select
     scope,
     max(accounts_with_revenue) as accounts_with_revenue,
     cast(ceil(0.2 * max(accounts_with_revenue)) as bigint) as top_20_percent_accounts,
-    cast(sum(revenue_to_date_minor) as bigint) as revenue_to_date_minor,
+    {{ sum_minor('revenue_to_date_minor') }} as revenue_to_date_minor,
     round(sum(revenue_to_date_minor) filter (where revenue_rank <= ceil(0.2 * accounts_with_revenue))
           / sum(revenue_to_date_minor), 4) as top_20_percent_revenue_share,
     round(max(revenue_to_date_minor) / sum(revenue_to_date_minor), 4) as top_account_revenue_share

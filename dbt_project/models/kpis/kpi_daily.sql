@@ -1,5 +1,8 @@
 -- One row per day: the headline KPIs side by side. A day with landing files but
 -- no activity shows zeros, not a gap; has_data=false marks a day with no lines.
+-- A money total that overflowed BIGINT stays NULL
+-- (macro sum_minor) and money_total_unknown marks the day: never shown as 0.
+{%- set revenue_totals = ['revenue_total_minor', 'revenue_consumer_minor', 'revenue_b2b_minor', 'refunds_minor'] %}
 -- To add a KPI: add a column to the domain model (kpi_daily_*) and select it here.
 with days as (
     select metric_date, lines_total, data_quality_score, records_quarantined, records_duplicate
@@ -29,10 +32,10 @@ select
     days.metric_date,
     days.metric_date as partition_date,
     days.lines_total > 0 as has_data,
-    coalesce(revenue.revenue_total_minor, 0) as revenue_total_minor,
-    coalesce(revenue.revenue_consumer_minor, 0) as revenue_consumer_minor,
-    coalesce(revenue.revenue_b2b_minor, 0) as revenue_b2b_minor,
-    coalesce(revenue.refunds_minor, 0) as refunds_minor,
+    -- no revenue row = no revenue lines that day (0); a row's NULL = unknown
+    {%- for total in revenue_totals %}
+    case when revenue.metric_date is null then 0 else revenue.{{ total }} end as {{ total }},
+    {%- endfor %}
     coalesce(revenue.purchases, 0) as purchases,
     coalesce(revenue.payers, 0) as payers,
     coalesce(users.dau, 0) as dau,
@@ -44,8 +47,8 @@ select
     coalesce(users.sessions, 0) as sessions,
     users.avg_session_seconds,
     -- consumer revenue per active / paying user; the payer rate among active users
-    round(coalesce(revenue.revenue_consumer_minor, 0) / nullif(users.dau, 0)) as arpu_minor,
-    round(coalesce(revenue.revenue_consumer_minor, 0) / nullif(revenue.payers, 0)) as arppu_minor,
+    round(case when revenue.metric_date is null then 0 else revenue.revenue_consumer_minor end / nullif(users.dau, 0)) as arpu_minor,
+    round(revenue.revenue_consumer_minor / nullif(revenue.payers, 0)) as arppu_minor,
     round(coalesce(revenue.payers, 0) / nullif(users.dau, 0), 4) as payer_rate,
     coalesce(funnel.funnel_viewers, 0) as funnel_viewers,
     coalesce(funnel.funnel_carts, 0) as funnel_carts,
@@ -58,7 +61,9 @@ select
     coalesce(zones.zone_visits, 0) as zone_visits,
     zones.engagement_rate,
     zones.verified_share,
-    coalesce(zones.sponsor_value_minor, 0) as sponsor_value_minor,
+    case when zones.metric_date is null then 0 else zones.sponsor_value_minor end as sponsor_value_minor,
+    (revenue.metric_date is not null and ({% for total in revenue_totals %}revenue.{{ total }} is null or {% endfor %}false))
+        or (zones.metric_date is not null and zones.sponsor_value_minor is null) as money_total_unknown,
     coalesce(operations.abuse_flags, 0) as abuse_flags,
     coalesce(operations.service_errors, 0) as service_errors,
     coalesce(operations.peak_hour_abuse_flags, 0) as peak_hour_abuse_flags,

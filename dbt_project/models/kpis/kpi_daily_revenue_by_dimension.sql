@@ -11,7 +11,7 @@ select
     'revenue' as measure,
     '{{ dim }}' as dimension,
     coalesce({{ dim }}, '(none)') as dimension_value,
-    try_cast(sum(cast(amount_reporting_minor as hugeint)) as bigint) as value_minor,
+    {{ sum_minor("amount_reporting_minor") }} as value_minor,
     count(*) as line_count
 from {{ ref('fct_revenue') }}
 where {{ in_partition_window() }}
@@ -25,7 +25,7 @@ select
     'sponsor_value' as measure,
     '{{ dim }}' as dimension,
     {{ dim }} as dimension_value,
-    try_cast(sum(cast(attributed_value_minor as hugeint)) as bigint) as value_minor,
+    {{ sum_minor("attributed_value_minor") }} as value_minor,
     count(*) as line_count
 from {{ ref('fct_zone_visits') }}
 where {{ in_partition_window() }}

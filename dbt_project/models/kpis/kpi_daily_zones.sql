@@ -6,7 +6,7 @@ select
     count(*) filter (where is_engaged) as engaged_visits,
     round(count(*) filter (where is_engaged) / count(*), 4) as engagement_rate,
     round(count(*) filter (where verification_status = 'verified') / count(*), 4) as verified_share,
-    try_cast(sum(cast(attributed_value_minor as hugeint)) as bigint) as sponsor_value_minor
+    {{ sum_minor("attributed_value_minor") }} as sponsor_value_minor
 from {{ ref('fct_zone_visits') }}
 where {{ in_partition_window() }}
 group by all

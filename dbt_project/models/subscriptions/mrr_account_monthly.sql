@@ -50,7 +50,8 @@ invoice_months as (
         plan_id,
         billing_period,
         cast(first_month + to_months(cast(unnest(range(months_covered)) as integer)) as date) as month_start,
-        (amount_reporting_minor * 2 + months_covered) // (months_covered * 2) as mrr_minor
+        -- HUGEINT: doubling an amount near BIGINT's bound must not overflow; the result is at most the amount
+        cast((cast(amount_reporting_minor as hugeint) * 2 + months_covered) // (months_covered * 2) as bigint) as mrr_minor
     from invoices
 ),
 
@@ -58,7 +59,7 @@ account_mrr as (
     select
         account_id,
         month_start,
-        cast(sum(mrr_minor) as bigint) as mrr_minor,
+        {{ sum_minor('mrr_minor') }} as mrr_minor,
         arg_max(plan_id, mrr_minor) as plan_id,
         arg_max(billing_period, mrr_minor) as billing_period
     from invoice_months

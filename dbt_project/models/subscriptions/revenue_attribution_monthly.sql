@@ -24,7 +24,7 @@ by_source as (
         month_start,
         'marketing_source' as dimension,
         marketing_source as dimension_value,
-        cast(sum(amount_reporting_minor) as bigint) as revenue_minor,
+        {{ sum_minor('amount_reporting_minor') }} as revenue_minor,
         count(distinct user_key) filter (where revenue_type = 'purchase') as paying_customers,
         cast(0 as bigint) as subscription_revenue_minor,
         cast(0 as bigint) as sponsorship_revenue_minor
@@ -38,10 +38,10 @@ by_segment as (
         revenue.month_start,
         'segment' as dimension,
         coalesce(accounts.segment, '(unknown)') as dimension_value,
-        cast(sum(revenue.amount_reporting_minor) as bigint) as revenue_minor,
+        {{ sum_minor('revenue.amount_reporting_minor') }} as revenue_minor,
         count(distinct revenue.account_id) as paying_customers,
-        coalesce(cast(sum(revenue.amount_reporting_minor) filter (where revenue.revenue_type = 'subscription_invoice') as bigint), 0) as subscription_revenue_minor,
-        coalesce(cast(sum(revenue.amount_reporting_minor) filter (where revenue.revenue_type = 'sponsorship_order') as bigint), 0) as sponsorship_revenue_minor
+        {{ sum_minor('revenue.amount_reporting_minor', where="revenue.revenue_type = 'subscription_invoice'") }} as subscription_revenue_minor,
+        {{ sum_minor('revenue.amount_reporting_minor', where="revenue.revenue_type = 'sponsorship_order'") }} as sponsorship_revenue_minor
     from revenue
     left join accounts using (account_id)
     where revenue.revenue_stream = 'b2b'
@@ -63,7 +63,7 @@ mrr as (
         month_start,
         'segment' as dimension,
         segment as dimension_value,
-        cast(sum(mrr_minor) as bigint) as mrr_minor,
+        {{ sum_minor('mrr_minor') }} as mrr_minor,
         count(*) filter (where mrr_minor > 0) as subscribed_accounts
     from {{ ref('mrr_account_monthly') }}
     group by all

@@ -37,10 +37,10 @@ visits as (
         cast(date_trunc('{{ period }}', daily.metric_date) as date) as period_start,
         count(*) as days_with_rows,
         count(*) filter (where daily.has_data) as days_with_data,
-        try_cast(sum(cast(revenue_total_minor as hugeint)) as bigint) as revenue_total_minor,
-        try_cast(sum(cast(revenue_consumer_minor as hugeint)) as bigint) as revenue_consumer_minor,
-        try_cast(sum(cast(revenue_b2b_minor as hugeint)) as bigint) as revenue_b2b_minor,
-        try_cast(sum(cast(refunds_minor as hugeint)) as bigint) as refunds_minor,
+        {{ sum_minor('revenue_total_minor', unknown_if_null=true) }} as revenue_total_minor,
+        {{ sum_minor('revenue_consumer_minor', unknown_if_null=true) }} as revenue_consumer_minor,
+        {{ sum_minor('revenue_b2b_minor', unknown_if_null=true) }} as revenue_b2b_minor,
+        {{ sum_minor('refunds_minor', unknown_if_null=true) }} as refunds_minor,
         cast(sum(purchases) as bigint) as purchases,
         cast(sum(signups) as bigint) as signups,
         cast(sum(sessions) as bigint) as sessions,
@@ -48,7 +48,7 @@ visits as (
         cast(sum(churned_users) as bigint) as churned_users,
         cast(sum(zone_visits) as bigint) as zone_visits,
         cast(sum(zones_daily.engaged_visits) as bigint) as engaged_visits,
-        try_cast(sum(cast(sponsor_value_minor as hugeint)) as bigint) as sponsor_value_minor,
+        {{ sum_minor('sponsor_value_minor', unknown_if_null=true) }} as sponsor_value_minor,
         cast(sum(abuse_flags) as bigint) as abuse_flags,
         cast(sum(service_errors) as bigint) as service_errors
     from daily
