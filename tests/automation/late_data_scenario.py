@@ -57,7 +57,8 @@ def _execute(definitions, sensor, request, instance) -> dict:
 
 def write_late_file(landing: Path) -> Path:
     """Activity events of DONOR_DAY's users, re-dated to midday of LATE_DAY (UTC
-    noon is inside the business day in every zone the suite uses) with new ids."""
+    noon is inside that business day in the session's zone, Africa/Johannesburg),
+    with new ids."""
     donor = landing / "app_events" / f"dt={DONOR_DAY}" / f"app_events_{DONOR_DAY}.jsonl"
     lines = []
     for line in donor.read_bytes().splitlines():
@@ -65,7 +66,8 @@ def write_late_file(landing: Path) -> Path:
             event = json.loads(line)
         except ValueError:
             continue
-        if isinstance(event, dict) and event.get("event_type") in ACTIVITY_TYPES and event.get("user_id"):
+        if (isinstance(event, dict) and event.get("event_type") in ACTIVITY_TYPES
+                and event.get("user_id") and event.get("event_id")):
             event["event_id"] = f"late-{event['event_id']}"
             event["occurred_at"] = f"{LATE_DAY}T12:00:00.000Z"
             lines.append(json.dumps(event, separators=(",", ":")))
