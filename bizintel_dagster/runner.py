@@ -16,6 +16,8 @@ import dagster as dg
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
+# What launched a run (landing files, late data, a schedule...): set by bizintel's sensors and schedules.
+TRIGGER_TAG = "bizintel/trigger"
 # Dagster's opt-in (dagster-io/dagster#29288): a ranged run records one "planned"
 # event per asset instead of one per asset and partition.
 PLANNED_SUBSET_ENV = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"

@@ -64,6 +64,7 @@ _SLOW_FIRST = (
     "tests/integration/test_time_zones.py",
     "tests/integration/test_reporting_currency.py",
     "tests/automation/test_end_to_end.py",
+    "tests/automation/test_late_data.py",
     "tests/integration/test_analytics.py",
     "tests/integration/test_segments.py",
     "tests/integration/test_forecasts_reports.py",

@@ -1,5 +1,6 @@
 """A snapshot of the code location: every asset (group, partitioned or not),
-every check and every job. An accidental change to the graph fails here; an
+every dependency that spans more than one day (its partition mapping), every
+check and every job. An accidental change to the graph fails here; an
 intended one is accepted with `UPDATE_SNAPSHOTS=1 make test`."""
 
 import os
@@ -21,6 +22,14 @@ def _describe() -> str:
     for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
         node = graph.get(key)
         lines.append(f"{key.to_user_string()} | {node.group_name} | {'daily' if node.partitions_def else '-'}")
+    lines.append("# dependencies across days: asset <- upstream | partition mapping")
+    for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
+        node = graph.get(key)
+        for parent in sorted(node.parent_keys, key=lambda k: k.to_user_string()):
+            mapping = graph.get_partition_mapping(key, parent)
+            if isinstance(mapping, dg.TimeWindowPartitionMapping) and (mapping.start_offset, mapping.end_offset) != (0, 0):
+                lines.append(f"{key.to_user_string()} <- {parent.to_user_string()} | "
+                             f"days {mapping.start_offset:+d} .. {mapping.end_offset:+d}")
     lines.append("# checks: asset:check | blocking")
     for check_key in sorted(graph.asset_check_keys, key=lambda k: (k.asset_key.to_user_string(), k.name)):
         spec = graph.get_check_spec(check_key)

@@ -18,10 +18,10 @@ import dagster as dg
 from bizintel_dagster import partitions, settings
 from bizintel_dagster.defs.analytics.jobs import analytics_job
 from bizintel_dagster.defs.automation.retention import raw_retention_job
-from bizintel_dagster.defs.automation.sensors import TRIGGER_TAG
 from bizintel_dagster.defs.forecasts.jobs import forecast_job
 from bizintel_dagster.defs.jobs import daily_pipeline_job
 from bizintel_dagster.defs.reports.jobs import monthly_report_job, weekly_report_job
+from bizintel_dagster.runner import TRIGGER_TAG
 
 
 # schedule name -> (cron with {hour}, hour setting)

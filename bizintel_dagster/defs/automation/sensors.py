@@ -17,6 +17,17 @@ logged and listed under ``held`` in the cursor, not fingerprinted, so the first
 tick after the day ends requests it as new (``partitions.last_day``; the clock
 is Dagster's partition clock, ``dg.partition_loading_context`` in tests).
 
+``late_data_sensor`` — what a re-run day makes stale beyond itself. The rolling-
+window KPIs (``dbt_rolling``) read the activity of day - W .. day, declared as a
+``TimeWindowPartitionMapping`` on their dependency (``activity.window_mapping``).
+For each new materialization of such a dependency (a late day's run, a manual
+re-run) the sensor maps its day through that mapping to the downstream days
+(D .. D + W), keeps those whose rolling materialization is older than the
+dependency's (so the day's own run, which rebuilt D after its activity, and days
+never loaded are left out) and requests ``rolling_window_job`` for them, which
+also rebuilds the week / month roll-ups. It waits for the triggering run to
+finish, so the re-run reads the new activity.
+
 ``kpi_alert_sensor`` — materializations of ``kpis/kpi_daily`` → one
 ``alert_evaluation_job`` run over the materialized dates.
 
@@ -45,13 +56,14 @@ from pathlib import Path
 import dagster as dg
 
 from bizintel_dagster import partitions, settings
-from bizintel_dagster.runner import RANGE_END_TAG, RANGE_START_TAG
+from bizintel_dagster.runner import RANGE_END_TAG, RANGE_START_TAG, TRIGGER_TAG
 from bizintel_dagster.defs.alerts.assets import ALERT_OP_NAME, KPI_DAILY_KEY, alert_evaluation_job
+from bizintel_dagster.defs.dbt.assets import dbt_rolling
+from bizintel_dagster.defs.dbt.jobs import rolling_window_job
 from bizintel_dagster.defs.jobs import daily_pipeline_job
 from bizintel_dagster.defs.raw.landing import SOURCES, day_of_folder, is_in_flight, partition_entries
 
 PARTITION_TAG = "dagster/partition"
-TRIGGER_TAG = "bizintel/trigger"
 CURSOR_VERSION = 1
 
 
@@ -194,6 +206,100 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     for r in requests:
         context.log.info(f"requesting {r.tags[TRIGGER_TAG]} run for "
                          f"{r.partition_key or r.tags[RANGE_START_TAG] + '...' + r.tags[RANGE_END_TAG]}")
+    return dg.SensorResult(run_requests=requests, cursor=cursor)
+
+
+# ----------------------------------------------------------------------------
+# Late data: the rolling-window days a re-run day makes stale
+# ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WindowDependency:
+    child: dg.AssetKey           # a rolling-window asset
+    parent: dg.AssetKey          # what it reads over the window
+    mapping: dg.PartitionMapping
+
+
+def window_dependencies(assets_def: dg.AssetsDefinition = dbt_rolling) -> list[WindowDependency]:
+    """The dependencies of the rolling step that span more than one day, read from
+    the graph (the translator's partition mappings), not restated here."""
+    return [WindowDependency(spec.key, dep.asset_key, dep.partition_mapping)
+            for spec in assets_def.specs for dep in spec.deps
+            if isinstance(dep.partition_mapping, dg.TimeWindowPartitionMapping)]
+
+
+def downstream_days(dependency: WindowDependency, day: str) -> list[str]:
+    """Days of the child that read the parent's ``day`` (day .. day + W, within the partitions)."""
+    subset = dependency.mapping.get_downstream_partitions_for_partitions(
+        partitions.daily_partitions.subset_with_partition_keys([day]),
+        partitions.daily_partitions, partitions.daily_partitions)
+    return sorted(subset.get_partition_keys())
+
+
+def _latest_storage_id(instance: dg.DagsterInstance, key: dg.AssetKey, day: str) -> int | None:
+    result = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, asset_partitions=[day]), limit=1, ascending=False)
+    return result.records[0].storage_id if result.records else None
+
+
+def stale_window_days(instance: dg.DagsterInstance, dependency: WindowDependency,
+                      after: int | None) -> tuple[list[str], int | None]:
+    """(child days to re-run, new cursor) for the parent's materializations after
+    ``after``. Materializations of runs still going are left for a later tick (their
+    run may yet rebuild the child, and a re-run now could read half-written days)."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dependency.parent, after_storage_id=after), limit=1000, ascending=True).records
+    finished: dict[str, bool] = {}
+    changed: dict[str, int] = {}  # child day -> newest parent change it must follow
+    cursor = after
+    for record in records:
+        if record.run_id not in finished:
+            run = instance.get_run_by_id(record.run_id)
+            finished[record.run_id] = run is None or run.is_finished
+        if not finished[record.run_id]:
+            break
+        cursor = record.storage_id
+        if record.partition_key:
+            for day in downstream_days(dependency, record.partition_key):
+                changed[day] = max(changed.get(day, 0), record.storage_id)
+    stale = []
+    for day, parent_id in sorted(changed.items()):
+        child_id = _latest_storage_id(instance, dependency.child, day)
+        # never built: not loaded yet (its own landing run builds it); newer: rebuilt since
+        if child_id is not None and child_id < parent_id:
+            stale.append(day)
+    return stale, cursor
+
+
+@dg.sensor(
+    name="late_data_sensor",
+    job=rolling_window_job,
+    minimum_interval_seconds=settings.sensor_interval_seconds(),
+    default_status=default_status(),
+    description="A re-run day (late files) -> rolling_window_job for exactly the later days whose "
+    "activity window covers it (the partition mapping), then the KPI roll-ups.",
+)
+def late_data_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    cursors: dict[str, int] = json.loads(context.cursor) if context.cursor else {}
+    stale: set[str] = set()
+    for dependency in window_dependencies():
+        name = dependency.parent.to_user_string()
+        days, cursors[name] = stale_window_days(context.instance, dependency, cursors.get(name))
+        stale.update(days)
+    cursor = json.dumps(cursors, sort_keys=True)
+    if not stale:
+        return dg.SensorResult(skip_reason="no rolling-window day made stale", cursor=cursor)
+    requests = []
+    for group in _runs(sorted(stale)):
+        run_key = f"late_data:{group[0]}...{group[-1]}:{cursor}"
+        tags = {TRIGGER_TAG: "late_data"}
+        if len(group) == 1:
+            requests.append(dg.RunRequest(run_key=run_key, partition_key=group[0], tags=tags))
+        else:
+            tags.update({RANGE_START_TAG: group[0], RANGE_END_TAG: group[-1]})
+            requests.append(dg.RunRequest(run_key=run_key, tags=tags))
+        context.log.info(f"requesting rolling-window re-run for {group[0]} .. {group[-1]}")
     return dg.SensorResult(run_requests=requests, cursor=cursor)
 
 

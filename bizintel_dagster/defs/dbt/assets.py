@@ -1,9 +1,14 @@
-"""dbt models as Dagster assets, in four steps so that blocking checks sit
+"""dbt models as Dagster assets, in five steps so that blocking checks sit
 between layers:
 
 - ``dbt_reference``: the versioned seeds (unpartitioned);
 - ``dbt_cleansed``: staging views, scored/cleansed tables, quarantine, DQ stats;
-- ``dbt_business``: enriched, fused and daily KPI models;
+- ``dbt_business``: enriched, fused and the same-day KPI models;
+- ``dbt_rolling``: the rolling-window KPIs (tag ``rolling_window``: WAU, MAU,
+  stickiness, churn) and the partitioned models downstream of them
+  (``kpi_daily``). Its own step because its dependency on the activity spans the
+  activity window (``activity.window_mapping``): a re-run of day D makes
+  D .. D + W of this step stale, and ``late_data_sensor`` re-runs exactly those;
 - ``dbt_analytics``: unpartitioned marts rebuilt in full over all days (tag
   ``analytics``: KPI roll-ups and growth, missing dates, subscriptions / MRR,
   cohorts, customers, experiment counts), run by ``analytics_job``.
@@ -23,7 +28,7 @@ from decimal import Decimal
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from bizintel_dagster import partitions, settings, warehouse
+from bizintel_dagster import activity, partitions, settings, warehouse
 from bizintel_dagster.defs.dbt.project import dbt_project
 from bizintel_dagster.defs.dbt.translator import translator
 from bizintel_dagster.metadata import column_schema, query_table
@@ -199,11 +204,13 @@ def _run_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, partitioned
     # tests from a cleansed model to a seed run with the model, not with the seeds.
     args = ["build", "--indirect-selection", "buildable"]
     window = None
+    # Every step gets the activity window the graph declares (activity.py).
+    dbt_vars: dict = activity.dbt_vars()
     if partitioned:
-        dbt_vars = dbt_vars_for_window(*context.partition_time_window)
+        dbt_vars.update(dbt_vars_for_window(*context.partition_time_window))
         window = (dbt_vars["partition_start"], dbt_vars["partition_end"])
-        args += ["--vars", json.dumps(dbt_vars)]
         context.log.info(f"dbt window {window[0]} .. {window[1]} (end exclusive)")
+    args += ["--vars", json.dumps(dbt_vars)]
     # Events are collected before any is yielded, so a transient failure can
     # still be retried as a whole.
     events = retry_transient(context, lambda: _invoke(dbt, args, context))
@@ -219,6 +226,11 @@ def _invoke(dbt: DbtCliResource, args: list[str], context: dg.AssetExecutionCont
     events = list(invocation.stream())
     shutil.rmtree(invocation.target_path, ignore_errors=True)
     return events
+
+
+# The rolling-window models and every model downstream of them: the partitioned
+# ones form dbt_rolling (the unpartitioned marts stay in dbt_analytics).
+ROLLING_SELECT = "tag:rolling_window+"
 
 
 @dbt_assets(
@@ -251,7 +263,7 @@ def dbt_cleansed(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     select="resource_type:model",
-    exclude="tag:cleansed tag:analytics",
+    exclude=f"tag:cleansed tag:analytics {ROLLING_SELECT}",
     name="dbt_business",
     partitions_def=daily_partitions,
     backfill_policy=single_run_backfill,
@@ -259,6 +271,21 @@ def dbt_cleansed(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     pool=warehouse.WAREHOUSE_POOL,
 )
 def dbt_business(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    yield from _run_dbt(context, dbt, partitioned=True)
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    select=ROLLING_SELECT,
+    exclude="tag:analytics",
+    name="dbt_rolling",
+    partitions_def=daily_partitions,
+    backfill_policy=single_run_backfill,
+    dagster_dbt_translator=translator,
+    pool=warehouse.WAREHOUSE_POOL,
+)
+def dbt_rolling(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     yield from _run_dbt(context, dbt, partitioned=True)
 
 

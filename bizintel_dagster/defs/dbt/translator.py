@@ -20,6 +20,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
+from bizintel_dagster import activity
 from bizintel_dagster.defs.freshness import freshness_policy_for_group
 from bizintel_dagster.policies import OWNERS
 
@@ -94,6 +95,18 @@ class BizintelDbtTranslator(DagsterDbtTranslator):
             attributes["owners"] = OWNERS
             attributes["freshness_policy"] = freshness_policy_for_group(attributes["group_name"])
         return spec.replace_attributes(**attributes)
+
+    def get_partition_mapping(self, dbt_resource_props: Mapping[str, Any],
+                              dbt_parent_resource_props: Mapping[str, Any]) -> dg.PartitionMapping | None:
+        """A model that reads a parent over the activity window names that parent in
+        ``meta: {dagster: {activity_window_parents: [...]}}`` (next to the SQL that
+        reads it): day X depends on the parent's days X - W .. X. Every other
+        dependency keeps Dagster's default (same day)."""
+        meta = {**(dbt_resource_props.get("config") or {}).get("meta", {}), **(dbt_resource_props.get("meta") or {})}
+        dagster_meta = meta.get("dagster") or {}
+        if dbt_parent_resource_props.get("name") in dagster_meta.get("activity_window_parents", ()):
+            return activity.window_mapping()
+        return None
 
     def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
         return dbt_resource_props.get("description") or (

@@ -1,11 +1,15 @@
--- Active users over rolling windows ending on each day of the run's window:
+-- Active users over rolling windows ending on each day of the run's window
+-- (W = activity_window_days(), var activity_window_days in dbt_project.yml):
 --   dau / wau / mau = distinct users with an activity event on the day / in the
---   7 / 30 days ending on the day; stickiness = dau / mau;
---   churned_users = users whose last activity was exactly 30 days before the day
---   (active on day - 30, not on day - 29 .. day): the day they leave MAU.
--- The windows look back before the run's window: activity is read from 30 days
--- before partition_start, so one day's run scans 31 days of events, never all of history.
-{%- set mau_days = 30 %}
+--   7 / W days ending on the day; stickiness = dau / mau;
+--   churned_users = users whose last activity was exactly W days before the day
+--   (active on day - W, not on day - W + 1 .. day): the day they leave MAU.
+-- The windows look back before the run's window: activity is read from W days
+-- before partition_start, so one day's run scans W + 1 days of events, never all
+-- of history. Dagster declares the same span on the dependency on
+-- enriched_app_events (meta below), so a late day re-runs the W days after it.
+{{ config(meta={'dagster': {'activity_window_parents': ['enriched_app_events']}}) }}
+{%- set mau_days = activity_window_days() %}
 {%- set wau_days = 7 %}
 
 with days as (
@@ -45,7 +49,7 @@ next_activity as (
 ),
 
 churned as (
-    -- the user's next activity (if any) comes after the day they reach 30 inactive days
+    -- the user's next activity (if any) comes after the day they reach mau_days inactive days
     select activity_date + {{ mau_days }} as partition_date, count(*) as churned_users
     from next_activity
     where next_activity_date is null or next_activity_date > activity_date + {{ mau_days }}
