@@ -189,6 +189,14 @@ class MetricReader:
         spines = self._manifest.get("project_configuration", {}).get("time_spines", [])
         self._spine = {(s["node_relation"]["schema_name"], s["node_relation"]["alias"]) for s in spines}
 
+    @property
+    def time_spines(self) -> set[tuple[str, str]]:
+        return set(self._spine)
+
+    def definition(self, metric: str) -> dict:
+        """The metric as the semantic manifest defines it (name, label, description, type, ...)."""
+        return self._metrics[metric]
+
     def relations(self, metric: str) -> set[tuple[str, str]]:
         """(schema, table) of every relation ``metric`` is computed from."""
         definition = self._metrics[metric]

@@ -40,6 +40,8 @@ def _defaults() -> dict[str, str]:
         # Automation (seed 001 hours, business time zone above; seed 002 retention)
         "BIZINTEL_ALERTS_CONFIG": str(REPO_ROOT / "config" / "alerts.yaml"),
         "BIZINTEL_ALERT_LOG": str(data_dir / "alerts" / "alerts.log"),
+        # Where people open the Dagster UI: alert notifications link the metric's asset there
+        "BIZINTEL_DAGSTER_UI_URL": "http://127.0.0.1:3000",
         "BIZINTEL_DAILY_ROLLUP_HOUR": "3",
         "BIZINTEL_DAILY_FORECAST_HOUR": "2",
         "BIZINTEL_WEEKLY_REPORT_HOUR": "4",
@@ -145,6 +147,10 @@ def reports_dir() -> Path:
 
 def alerts_config_path() -> Path:
     return Path(get("BIZINTEL_ALERTS_CONFIG"))
+
+
+def dagster_ui_url() -> str:
+    return get("BIZINTEL_DAGSTER_UI_URL")
 
 
 def alert_log_path() -> Path:

@@ -10,12 +10,15 @@ The format is documented in ``config/alerts.yaml`` itself.
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bizintel_dagster.marked_yaml import Marked, compose, describe
+from bizintel_dagster.metrics import semantic_manifest_path
 
 SEVERITIES = ("critical", "high", "medium", "low")
 RULE_KINDS = ("change_vs_trailing_average", "hourly_threshold", "seasonal_zscore")
@@ -73,14 +76,14 @@ class Channel:
 
 @dataclass(frozen=True)
 class Metric:
-    table: str
-    date_column: str
-    value_column: str
-    hour_column: str | None = None
+    """A metric of the semantic layer (dbt_project/models/semantic/metrics.yml), by
+    name: the rule's values are that metric per day (per hour for hourly rules)."""
+
+    name: str
 
     @property
     def subject(self) -> str:
-        return f"{self.table}.{self.value_column}"
+        return self.name
 
 
 @dataclass(frozen=True)
@@ -296,7 +299,8 @@ _RULE_KEYS = {
 }
 
 
-def _rule(source: str, index: int, node: Marked, known_channels: dict[str, Channel]) -> Rule:
+def _rule(source: str, index: int, node: Marked, known_channels: dict[str, Channel],
+          metric_names: Collection[str]) -> Rule:
     path = f"rules[{index}]"
     probe = node.value if isinstance(node.value, dict) else {}
     kind_node = probe.get("kind")
@@ -309,19 +313,14 @@ def _rule(source: str, index: int, node: Marked, known_channels: dict[str, Chann
         s.require(key)
     name = s.str("name", pattern=_NAME, hint=" (lower_case letters, digits, _)")
     s.path = f"rules[{index}] ({name})"
-    metric_keys = {"table", "date_column", "value_column"} | ({"hour_column"} if kind == "hourly_threshold" else set())
-    m = s.section("metric", metric_keys)
-    for key in ("table", "date_column", "value_column"):
-        m.require(key)
-    if kind == "hourly_threshold":
-        m.require("hour_column")
-    ident = dict(pattern=_IDENTIFIER, hint=" (a column name)")
-    metric = Metric(
-        table=m.str("table", pattern=_TABLE, hint=" (schema.table)"),
-        date_column=m.str("date_column", **ident),
-        value_column=m.str("value_column", **ident),
-        hour_column=m.str("hour_column", **ident),
-    )
+    s.str("metric", pattern=_NAME, hint=" (a metric name of the semantic layer)")
+    metric_name = s.items["metric"].value.strip()
+    if metric_name not in metric_names:
+        close = sorted(n for n in metric_names if metric_name.split("_")[0] in n)[:8]
+        s.fail(s.line("metric"), f"unknown metric {metric_name!r}: not in the semantic layer "
+               f"(dbt_project/models/semantic/metrics.yml; `bizintel metrics list`)"
+               + (f"; similar: {', '.join(close)}" if close else ""), "metric")
+    metric = Metric(metric_name)
     kwargs: dict[str, Any] = dict(
         name=name, kind=kind, metric=metric, line=node.line,
         severity=s.str("severity", choices=SEVERITIES),
@@ -366,7 +365,10 @@ def _rule(source: str, index: int, node: Marked, known_channels: dict[str, Chann
     return Rule(**kwargs)
 
 
-def parse(text: str, source: str = "<alerts config>") -> AlertConfig:
+def parse(text: str, source: str = "<alerts config>", metric_names: Collection[str] | None = None) -> AlertConfig:
+    """``metric_names``: the metrics a rule may name (default: the semantic manifest's)."""
+    if metric_names is None:
+        metric_names = semantic_metric_names()
     root = compose(text, source, AlertConfigError)
     if root is None:
         raise AlertConfigError(f"{source}:1: the file is empty")
@@ -421,7 +423,7 @@ def parse(text: str, source: str = "<alerts config>") -> AlertConfig:
             raise AlertConfigError(f"{source}:{rules_node.line}: rules: expected a list of rules")
         seen: dict[str, int] = {}
         for i, node in enumerate(rules_node.value):
-            rule = _rule(source, i, node, channels)
+            rule = _rule(source, i, node, channels, metric_names)
             if rule.name in seen:
                 raise AlertConfigError(f"{source}:{node.line}: rules[{i}]: duplicate rule name {rule.name!r} (first on line {seen[rule.name]})")
             seen[rule.name] = node.line
@@ -430,10 +432,19 @@ def parse(text: str, source: str = "<alerts config>") -> AlertConfig:
                        cooldown_minutes=cooldown, lookback_days=lookback, asset_checks=checks)
 
 
-def load(path: Path | str) -> AlertConfig:
+def semantic_metric_names() -> frozenset[str]:
+    """Metric names of dbt's semantic manifest (plain JSON: no MetricFlow import)."""
+    path = semantic_manifest_path()
+    if not path.exists():
+        raise AlertConfigError(f"{path}: no semantic manifest to check the rules' metrics against: "
+                               "run `bizintel prepare` first")
+    return frozenset(m["name"] for m in json.loads(path.read_text()).get("metrics", []))
+
+
+def load(path: Path | str, metric_names: Collection[str] | None = None) -> AlertConfig:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise AlertConfigError(f"{path}: alerts config not found (set BIZINTEL_ALERTS_CONFIG)") from None
-    return parse(text, str(path))
+    return parse(text, str(path), metric_names)

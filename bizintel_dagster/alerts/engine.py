@@ -29,10 +29,11 @@ from typing import Any
 
 import duckdb
 
-from bizintel_dagster import money
+from bizintel_dagster import money, settings
 from bizintel_dagster.alerts import channels as channel_mod
 from bizintel_dagster.alerts.config import AlertConfig, Rule
 from bizintel_dagster.alerts.evaluate import Breach, RuleOutcome, evaluate_rules
+from bizintel_dagster.metrics import MetricReader
 from bizintel_dagster.tables import Table, col
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ ALERT_EVENTS = Table("alerts", "alert_events", (
     col("rule_kind", "varchar", "change_vs_trailing_average | hourly_threshold | seasonal_zscore | asset_check.",
         not_null=True),
     col("severity", "varchar", "critical | high | medium | low.", not_null=True),
-    col("subject", "varchar", "What breached: metric (schema.table.column) or asset check (asset:check).",
+    col("subject", "varchar", "What breached: metric of the semantic layer (by name) or asset check (asset:check).",
         not_null=True),
     col("period", "varchar", "Day, hour or check partition(s) the alert is about.", not_null=True),
     col("period_start", "timestamp", "Start of the period, business-local time: what the cool-down compares.",
@@ -155,36 +156,67 @@ def _title(rule: Rule) -> str:
     return rule.name.replace("_", " ").capitalize()
 
 
-def candidate_from_breach(b: Breach, config: AlertConfig, currency: str) -> Candidate:
+@dataclass(frozen=True)
+class MetricText:
+    """How a notification names a rule's metric: as the semantic manifest names and
+    describes it, and where its table is in the Dagster UI."""
+
+    label: str
+    description: str
+    asset_url: str | None = None
+
+
+def metric_texts(reader: MetricReader, config: AlertConfig, ui_url: str) -> dict[str, MetricText]:
+    out = {}
+    for rule in config.rules:
+        name = rule.metric.name
+        definition = reader.definition(name)
+        # the table the metric is computed from: asset key = schema / table
+        relations = sorted(reader.relations(name) - reader.time_spines)
+        url = f"{ui_url.rstrip('/')}/assets/{relations[0][0]}/{relations[0][1]}" if relations else None
+        out[name] = MetricText(definition.get("label") or name,
+                               " ".join((definition.get("description") or "").split()), url)
+    return out
+
+
+def candidate_from_breach(b: Breach, config: AlertConfig, currency: str,
+                          texts: Mapping[str, MetricText] | None = None) -> Candidate:
     r = b.rule
     fmt = lambda v: format_value(v, r.format, currency)  # noqa: E731
     subject = r.metric.subject
-    figures: dict[str, Any] = {"value": fmt(b.observed)}
+    text = (texts or {}).get(subject) or MetricText(subject, "")
+    kpi = f"{text.label} ({subject})"
+    figures: dict[str, Any] = {"metric": kpi, "observed": fmt(b.observed)}
     if r.kind == "change_vs_trailing_average":
         word = "below" if r.direction == "drop" else "above"
-        message = (f"{_title(r)}: {subject} on {b.period} was {fmt(b.observed)}, {abs(b.change_pct):.1f} % {word} "
-                   f"its {r.window_days}-day average of {fmt(b.baseline)} (threshold {r.threshold_pct:g} %).")
-        figures.update({f"{r.window_days}-day average": fmt(b.baseline), "change": f"{b.change_pct:+.1f} %",
+        message = (f"{_title(r)}: {kpi} on {b.period} was {fmt(b.observed)}, expected about {fmt(b.baseline)} "
+                   f"(its {r.window_days}-day average): {abs(b.change_pct):.1f} % {word} it "
+                   f"(threshold {r.threshold_pct:g} %).")
+        figures.update({"expected": f"{fmt(b.baseline)} ({r.window_days}-day average)",
+                        "change": f"{b.change_pct:+.1f} %",
                         "threshold": f"{'-' if r.direction == 'drop' else '+'}{r.threshold_pct:g} %",
                         "history days": b.history})
         threshold = r.threshold_pct
     elif r.kind == "seasonal_zscore":
         weekday = b.metric_date.strftime("%A")
         change = f" ({b.change_pct:+.1f} %)" if b.change_pct is not None else ""
-        message = (f"{_title(r)}: {subject} on {b.period} ({weekday}) was {fmt(b.observed)} against a "
-                   f"{weekday} baseline of {fmt(b.baseline)}{change}: z-score {b.zscore:+.2f} "
+        message = (f"{_title(r)}: {kpi} on {b.period} ({weekday}) was {fmt(b.observed)}, expected about "
+                   f"{fmt(b.baseline)} (the {weekday} baseline){change}: z-score {b.zscore:+.2f} "
                    f"(sensitivity {r.sensitivity:g}, {b.history} previous {weekday}s).")
-        figures.update({f"{weekday} baseline": fmt(b.baseline), "z-score": f"{b.zscore:+.2f}",
+        figures.update({"expected": f"{fmt(b.baseline)} ({weekday} baseline)", "z-score": f"{b.zscore:+.2f}",
                         "change": f"{b.change_pct:+.1f} %" if b.change_pct is not None else "n/a",
                         "sensitivity": f"{r.sensitivity:g}", "history weeks": b.history})
         threshold = r.sensitivity
     else:
-        message = (f"{_title(r)}: {subject} was {fmt(b.observed)} in the hour starting {b.period} "
-                   f"(threshold {fmt(r.above)} per hour).")
-        figures.update({"threshold per hour": fmt(r.above)})
+        message = (f"{_title(r)}: {kpi} was {fmt(b.observed)} in the hour starting {b.period} "
+                   f"(expected at most {fmt(r.above)} per hour).")
+        figures.update({"expected": f"at most {fmt(r.above)} per hour"})
         threshold = r.above
-    if r.description:
-        message += f" {r.description}"
+    if text.description:
+        message += f" {text.label}: {text.description}"
+    if text.asset_url:
+        message += f" Asset: {text.asset_url}"
+        figures["asset"] = text.asset_url
     return Candidate(
         alert_id=alert_id(r.name, subject, b.period), rule_name=r.name, rule_kind=r.kind, severity=r.severity,
         subject=subject, period=b.period, message=message, figures=figures,
@@ -410,8 +442,8 @@ def run_evaluation(
     end: date | None = None,
     check_failures: Iterable[Mapping[str, Any]] = (),
     run_id: str | None = None,
-    timezone_name: str = "UTC",
     currency: str = "ZAR",
+    ui_url: str | None = None,
     env: Mapping[str, str] | None = None,
     sleep: Callable[[float], None] | None = None,
     now: datetime | None = None,
@@ -429,8 +461,10 @@ def run_evaluation(
     with connect() as con:
         ensure_schema(con)
         money.load_exponent(con, currency)
-        summary.outcomes = evaluate_rules(con, config, start=start, end=end, timezone=timezone_name, logger=logger)
-        candidates = [candidate_from_breach(b, config, currency) for o in summary.outcomes for b in o.breaches]
+        reader = MetricReader(con) if config.rules else None
+        summary.outcomes = evaluate_rules(con, config, start=start, end=end, logger=logger, reader=reader)
+        texts = metric_texts(reader, config, ui_url or settings.dagster_ui_url()) if reader else {}
+        candidates = [candidate_from_breach(b, config, currency, texts) for o in summary.outcomes for b in o.breaches]
         if config.asset_checks.enabled:
             candidates += [candidate_from_check(f, config, now) for f in check_failures]
         _record_outcomes(con, summary.outcomes, run_id, now)

@@ -1,8 +1,11 @@
-"""Rule evaluation: one set-based DuckDB query per rule.
+"""Rule evaluation: the rule's metric from the semantic layer, judged in DuckDB.
 
-The metric, its trailing average, the same-weekday baseline and the z-score are
-computed by window functions in SQL; Python only builds the statement (from
-validated identifiers) and turns the few breaching rows into alerts.
+A rule names a metric of dbt_project/models/semantic/metrics.yml; its daily (for
+hourly rules: per business-local hour) values come from ``MetricReader`` on the
+step's connection, so an alert's observed value is the metric layer's number and
+no KPI formula lives here. The trailing average, the same-weekday baseline and the
+z-score are window functions in SQL over those values (one statement per rule);
+Python only turns the few breaching rows into alerts.
 """
 
 from __future__ import annotations
@@ -11,10 +14,9 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-import duckdb
 
 from bizintel_dagster.alerts.config import AlertConfig, Rule
-from bizintel_dagster.warehouse import quote_identifier
+from bizintel_dagster.metrics import MetricReader
 
 log = logging.getLogger(__name__)
 
@@ -38,63 +40,48 @@ class RuleOutcome:
     reason: str = ""
     window: tuple[date, date] | None = None
     breaches: list[Breach] = field(default_factory=list)
+    # what the rule judged: the metric layer's value per day (hourly rules: per
+    # "YYYY-MM-DD HH:MM" hour) of the window, for audits and tests
+    values: dict = field(default_factory=dict)
 
 
-def _relation(table: str) -> str:
-    schema, name = table.split(".", 1)
-    return f"{quote_identifier(schema)}.{quote_identifier(name)}"
+DAY = "metric_time__day"
+# The business-local hour of the hourly metrics (semantic model operations_hours).
+HOUR = "operations_hour__local_hour_start"
 
 
-def catalog(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
-    """Columns and types of every table and view: ``{"schema.table": {column: type}}``."""
-    out: dict[str, dict[str, str]] = {}
-    rows = con.execute(
-        "select table_schema, table_name, column_name, data_type from information_schema.columns"
-    ).fetchall()
-    for schema, table, column, dtype in rows:
-        out.setdefault(f"{schema}.{table}", {})[column] = dtype
-    return out
+def _daily_values(reader: MetricReader, rule: Rule, first: date | None, last: date | None) -> dict[str, list]:
+    """The rule's metric per day from the metric layer: ``{"days": [...], "values": [...]}``."""
+    rows = reader.query([rule.metric.name], [DAY], start=first, end=last).rows
+    return {"days": [r[DAY] for r in rows], "values": [_number(r[rule.metric.name]) for r in rows]}
 
 
-def _missing(rule: Rule, tables: dict[str, dict[str, str]]) -> str | None:
-    m = rule.metric
-    if m.table not in tables:
-        return f"table {m.table} does not exist (yet)"
-    columns = [c for c in (m.date_column, m.value_column, m.hour_column) if c]
-    absent = [c for c in columns if c not in tables[m.table]]
-    if absent:
-        return f"column(s) {', '.join(absent)} of {m.table} do not exist (yet)"
-    return None
+def _number(value) -> float | None:
+    return None if value is None else float(value)
 
 
-def _window(con, rule: Rule, start: date | None, end: date | None, lookback_days: int) -> tuple[date, date] | None:
+def _window(series: dict[str, list], start: date | None, end: date | None,
+            lookback_days: int) -> tuple[date, date] | None:
     if start and end:
         return start, end
-    m = rule.metric
-    latest = con.execute(f"select max(cast({quote_identifier(m.date_column)} as date)) from {_relation(m.table)}").fetchall()[0][0]
-    if latest is None:
+    days = [d for d, v in zip(series["days"], series["values"]) if v is not None and (end is None or d <= end)]
+    if not days:
         return None
-    stop = end or latest
+    stop = end or max(days)
     return (start or stop - timedelta(days=lookback_days - 1)), stop
 
 
-def _daily_values_sql(rule: Rule) -> str:
-    """The metric per day (averaged when a table has several rows a day) from
-    the start of the history the baseline needs to the end of the window."""
-    m = rule.metric
-    day = f"cast({quote_identifier(m.date_column)} as date)"
-    return f"""
-            select {day} as metric_date, avg(cast({quote_identifier(m.value_column)} as double)) as value
-            from {_relation(m.table)}
-            where {day} between $history_start and $end
-            group by 1
+# The metric layer's daily values as a relation: the baselines below are window
+# functions over it, in DuckDB, not Python loops.
+_SRC = """
+            select cast(unnest($days) as date) as metric_date, cast(unnest($values) as double) as value
         """
 
 
 def _trailing_sql(rule: Rule) -> tuple[str, int]:
     comparison = "change_pct <= -$threshold" if rule.direction == "drop" else "change_pct >= $threshold"
     sql = f"""
-        with src as ({_daily_values_sql(rule)}),
+        with src as ({_SRC}),
         scored as (
             select metric_date, value,
                    avg(value) over w as baseline,
@@ -122,7 +109,7 @@ def _zscore_sql(rule: Rule) -> tuple[str, int]:
     comparison = {"drop": "zscore <= -$sensitivity", "rise": "zscore >= $sensitivity",
                   "both": "abs(zscore) >= $sensitivity"}[rule.direction]
     sql = f"""
-        with src as ({_daily_values_sql(rule)}),
+        with src as ({_SRC}),
         scored as (
             select metric_date, value,
                    avg(value) over w as baseline,
@@ -148,73 +135,73 @@ def _zscore_sql(rule: Rule) -> tuple[str, int]:
     return sql, days
 
 
-def _hourly_sql(rule: Rule, hour_type: str) -> str:
-    m = rule.metric
-    hour = quote_identifier(m.hour_column)
-    local = f"timezone($tz, {hour})" if "TIME ZONE" in hour_type.upper() else f"cast({hour} as timestamp)"
-    return f"""
-        select cast({quote_identifier(m.date_column)} as date) as metric_date,
-               strftime({local}, '%Y-%m-%d %H:%M') as period,
-               sum(cast({quote_identifier(m.value_column)} as double)) as value
-        from {_relation(m.table)}
-        where cast({quote_identifier(m.date_column)} as date) between $start and $end
-        group by all
-        having sum(cast({quote_identifier(m.value_column)} as double)) > $above
+_HOURLY_SQL = """
+        select metric_date, period, value
+        from (select cast(unnest($days) as date) as metric_date, cast(unnest($periods) as varchar) as period,
+                     cast(unnest($values) as double) as value)
+        where value > $above
         order by 1, 2"""
 
 
-def evaluate_rule(con, rule: Rule, tables: dict[str, dict[str, str]], *, start: date | None,
-                  end: date | None, lookback_days: int, timezone: str) -> RuleOutcome:
-    missing = _missing(rule, tables)
+def evaluate_rule(reader: MetricReader, con, rule: Rule, *, start: date | None,
+                  end: date | None, lookback_days: int) -> RuleOutcome:
+    missing = reader.missing_relations(rule.metric.name)
     if missing:
-        return RuleOutcome(rule, "skipped", missing)
-    window = _window(con, rule, start, end, lookback_days)
+        return RuleOutcome(rule, "skipped", f"metric {rule.metric.name}: table(s) {', '.join(missing)} "
+                           "do not exist (yet)")
+    history_days = {"change_vs_trailing_average": int(rule.window_days),
+                    "seasonal_zscore": 7 * int(rule.weeks)}.get(rule.kind, 0)
+    # With both dates, ask only for the window and the history its baselines need;
+    # otherwise the whole series up to `end`, to find the latest day with a value.
+    series = _daily_values(reader, rule, start - timedelta(days=history_days) if start and end else None, end)
+    window = _window(series, start, end, lookback_days)
     if window is None:
-        return RuleOutcome(rule, "skipped", f"{rule.metric.table} has no rows")
+        return RuleOutcome(rule, "skipped", f"metric {rule.metric.name} has no values")
     first, last = window
-    params: dict = {"start": first, "end": last}
+    params: dict = {"start": first, "end": last, **series}
     if rule.kind == "hourly_threshold":
-        hour_type = tables[rule.metric.table][rule.metric.hour_column]
-        sql = _hourly_sql(rule, hour_type)
-        params["above"] = rule.above
-        if "TIME ZONE" in hour_type.upper():
-            params["tz"] = timezone
-        rows = con.execute(sql, params).fetchall()
-        breaches = [Breach(rule, d, period, value) for d, period, value in rows]
+        rows = reader.query([rule.metric.name], [DAY, HOUR], start=first, end=last).rows
+        hourly = {"days": [r[DAY] for r in rows], "periods": [r[HOUR] for r in rows],
+                  "values": [_number(r[rule.metric.name]) for r in rows], "above": rule.above}
+        values = dict(zip(hourly["periods"], hourly["values"]))
+        if not rows:
+            return RuleOutcome(rule, "ok", "", window, [], values)
+        breaches = [Breach(rule, d, period, value) for d, period, value in con.execute(_HOURLY_SQL, hourly).fetchall()]
     else:
+        values = {d: v for d, v in zip(series["days"], series["values"]) if first <= d <= last}
+        if not series["days"]:
+            return RuleOutcome(rule, "ok", "", window, [], values)
         if rule.kind == "change_vs_trailing_average":
-            sql, history_days = _trailing_sql(rule)
+            sql, _ = _trailing_sql(rule)
             params.update(threshold=rule.threshold_pct)
         else:
-            sql, history_days = _zscore_sql(rule)
+            sql, _ = _zscore_sql(rule)
             params.update(sensitivity=rule.sensitivity, min_stddev_pct=rule.min_stddev_pct)
-        params.update(history_start=first - timedelta(days=history_days), min_history=rule.min_history,
-                      min_baseline=rule.min_baseline)
+        params.update(min_history=rule.min_history, min_baseline=rule.min_baseline)
         rows = con.execute(sql, params).fetchall()
         breaches = [
             Breach(rule, d, d.isoformat(), value, baseline, change, z, int(history))
             for d, value, baseline, change, z, history in rows
         ]
-    return RuleOutcome(rule, "breached" if breaches else "ok", "", window, breaches)
+    return RuleOutcome(rule, "breached" if breaches else "ok", "", window, breaches, values)
 
 
 def evaluate_rules(con, config: AlertConfig, *, start: date | None = None, end: date | None = None,
-                   timezone: str = "UTC", logger=None) -> list[RuleOutcome]:
+                   logger=None, reader: MetricReader | None = None) -> list[RuleOutcome]:
     """Evaluate every enabled rule over [start, end] (metric dates, inclusive; or the
     latest ``lookback_days`` of each table). A rule whose table or column is
     missing is skipped; a rule whose query fails is reported as an error. Neither
     stops the other rules."""
     logger = logger or log
-    tables = catalog(con)
+    reader = reader or MetricReader(con)
     outcomes = []
     for rule in config.rules:
         if not rule.enabled:
             outcomes.append(RuleOutcome(rule, "skipped", "disabled in config"))
             continue
         try:
-            outcome = evaluate_rule(con, rule, tables, start=start, end=end,
-                                    lookback_days=config.lookback_days, timezone=timezone)
-        except duckdb.Error as exc:
+            outcome = evaluate_rule(reader, con, rule, start=start, end=end, lookback_days=config.lookback_days)
+        except Exception as exc:  # noqa: BLE001 - MetricFlow's and DuckDB's errors: one rule fails, not the run
             outcome = RuleOutcome(rule, "error", f"{type(exc).__name__}: {exc}"[:500])
         if outcome.status == "skipped":
             logger.warning(f"alert rule {rule.name} skipped: {outcome.reason}")

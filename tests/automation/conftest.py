@@ -31,31 +31,35 @@ def revenue_of(day: date) -> int:
 
 
 def build_kpi_warehouse(path: Path, timezone: str = "Africa/Johannesburg", with_hourly: bool = True) -> Path:
+    """The tables the alert rules' metrics read, laid out as the pipeline writes them:
+    one consumer purchase line a day in fused.fct_revenue (revenue_consumer of the
+    day = revenue_of(day)) and 24 business-local hours a day in
+    kpis.kpi_hourly_operations (abuse_flags, service_errors). No kpis.kpi_daily, no
+    app events: metrics over those (churned_users, payer_rate, ...) are skipped."""
     con = duckdb.connect(str(path))
-    con.execute("create schema kpis")
-    con.execute("""create table kpis.kpi_daily (metric_date date, partition_date date, revenue_consumer_minor bigint,
-                   revenue_total_minor bigint, payer_rate double, engagement_rate double, dau bigint)""")
-    rows = []
-    for i in range(DAYS):
-        day = START + timedelta(days=i)
-        payer = 0.10 * WOBBLE[i % len(WOBBLE)] * (0.5 if day in DROP_DAYS else 1.0)
-        rows.append((day, day, revenue_of(day), revenue_of(day), round(payer, 4), 0.47, 1000 + i))
-    daily = pd.DataFrame(rows, columns=["metric_date", "partition_date", "revenue_consumer_minor",
-                                        "revenue_total_minor", "payer_rate", "engagement_rate", "dau"])
-    con.execute("insert into kpis.kpi_daily select * from daily")
+    con.execute("create schema fused")
+    days = [START + timedelta(days=i) for i in range(DAYS)]
+    revenue = pd.DataFrame({
+        "partition_date": days, "revenue_id": [f"r{d}" for d in days], "revenue_type": "purchase",
+        "revenue_stream": "consumer", "user_key": "u1", "account_id": None,
+        "amount_reporting_minor": [revenue_of(d) for d in days],
+        "product_id": None, "product_category": None, "payment_method_id": None, "plan_id": None,
+        "currency_code": "ZAR",
+    })
+    con.execute("create table fused.fct_revenue as select * from revenue")
     if with_hourly:
-        con.execute("""create table kpis.kpi_hourly_operations (partition_date date, hour_start_at timestamptz,
-                       abuse_flags bigint, service_errors bigint)""")
+        con.execute("create schema kpis")
         tz = ZoneInfo(timezone)
         hours = []
-        for i in range(DAYS):
-            day = START + timedelta(days=i)
+        for day in days:
             for h in range(24):
                 abuse = ABUSE_SPIKE[2] if (day, h) == ABUSE_SPIKE[:2] else 2
                 errors = ERROR_SPIKE[2] if (day, h) == ERROR_SPIKE[:2] else 3
-                hours.append((day, datetime(day.year, day.month, day.day, h, tzinfo=tz), abuse, errors))
-        hourly = pd.DataFrame(hours, columns=["partition_date", "hour_start_at", "abuse_flags", "service_errors"])
-        con.execute("insert into kpis.kpi_hourly_operations select * from hourly")
+                local = datetime(day.year, day.month, day.day, h)
+                hours.append((day, day, local.replace(tzinfo=tz), local, h, abuse, errors))
+        hourly = pd.DataFrame(hours, columns=["partition_date", "metric_date", "hour_start_at", "hour_start_local",
+                                              "local_hour", "abuse_flags", "service_errors"])
+        con.execute("create table kpis.kpi_hourly_operations as select * from hourly")
     con.close()
     return path
 
@@ -108,7 +112,7 @@ def rules_yaml(rules: str, *, settings: str = "cooldown_minutes: 1440", channels
 REVENUE_DROP_RULE = """
   - name: revenue_drop
     kind: change_vs_trailing_average
-    metric: {table: kpis.kpi_daily, date_column: metric_date, value_column: revenue_consumer_minor}
+    metric: revenue_consumer
     direction: drop
     threshold_pct: 40
     window_days: 7

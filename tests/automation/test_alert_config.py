@@ -45,11 +45,24 @@ channels:
 rules:
   - name: revenue_drop
     kind: change_vs_trailing_average
-    metric: {table: kpis.kpi_daily, date_column: metric_date, value_column: revenue_total_minor}
+    metric: revenue
     direction: drop
     threshold_pct: 15
     severity: critical
 """
+
+
+def test_rules_may_name_only_metrics_of_the_semantic_manifest(tmp_path):
+    """The names come from dbt's semantic manifest (the metric layer), not a list here."""
+    import json
+
+    manifest = json.loads(alert_config.semantic_manifest_path().read_text())
+    assert "revenue" in {m["name"] for m in manifest["metrics"]}
+    assert alert_config.parse(GOOD_RULE, "alerts.yaml", metric_names={"revenue"}).rules[0].metric.name == "revenue"
+    with pytest.raises(AlertConfigError, match="alerts.yaml:9: .*unknown metric 'revenue'"):
+        alert_config.parse(GOOD_RULE, "alerts.yaml", metric_names={"arpu"})
+    every = {r.metric.name for r in alert_config.load(SHIPPED).rules}
+    assert every <= {m["name"] for m in manifest["metrics"]}
 
 
 def test_a_valid_small_config_loads():
@@ -64,8 +77,9 @@ def test_a_valid_small_config_loads():
     ("direction: drop", "direction: sideways", 10, "'sideways' is not one of drop, rise"),
     ("kind: change_vs_trailing_average", "kind: moving_target", 8, "rules[0].kind: expected one of"),
     ("    severity: critical\n", "    severity: critical\n    treshold: 3\n", 13, "unknown key 'treshold'"),
-    ("table: kpis.kpi_daily", "table: kpi_daily", 9, "(schema.table)"),
-    ("value_column: revenue_total_minor", "value_column: revenue; drop table x", 9, "(a column name)"),
+    ("metric: revenue", "metric: revenue_total", 9, "unknown metric 'revenue_total': not in the semantic layer"),
+    ("metric: revenue", "metric: revenue; drop table x", 9, "(a metric name of the semantic layer)"),
+    ("metric: revenue", "metric: {table: kpis.kpi_daily}", 9, "expected a non-empty string"),
     ("    path_env: ALERT_LOG\n", "    path: /var/log/alerts.log\n", 5, "come from the environment: use path_env"),
     ("    path_env: ALERT_LOG\n", "    path_env: alert_log\n", 5, "environment variable name"),
     ("    severity: critical\n", "    severity: critical\n    channels: [slack]\n", 13, "unknown channel 'slack'"),

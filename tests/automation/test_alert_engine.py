@@ -34,7 +34,7 @@ def _evaluate(path, config_text, env, **kwargs):
     cfg = alert_config.parse(config_text, "test-alerts.yaml")
     kwargs.setdefault("start", FIRST)
     kwargs.setdefault("end", LAST)
-    return engine.run_evaluation(connector(path), cfg, env=env, timezone_name=TZ, sleep=lambda s: None, **kwargs)
+    return engine.run_evaluation(connector(path), cfg, env=env, sleep=lambda s: None, **kwargs)
 
 
 def test_trailing_average_drop_matches_an_independent_computation(kpi_warehouse, tmp_path):
@@ -62,7 +62,7 @@ def test_seasonal_zscore_uses_the_same_weekday_and_flags_the_outlier(kpi_warehou
     rule = """
   - name: revenue_anomaly
     kind: seasonal_zscore
-    metric: {table: kpis.kpi_daily, date_column: metric_date, value_column: revenue_consumer_minor}
+    metric: revenue_consumer
     direction: both
     sensitivity: 3
     weeks: 8
@@ -87,13 +87,13 @@ def test_hourly_threshold_finds_the_spike_hours_in_business_time(kpi_warehouse, 
     rules = """
   - name: abuse_spike
     kind: hourly_threshold
-    metric: {table: kpis.kpi_hourly_operations, date_column: partition_date, hour_column: hour_start_at, value_column: abuse_flags}
+    metric: abuse_flags
     above: 50
     severity: high
     format: count
   - name: service_error_spike
     kind: hourly_threshold
-    metric: {table: kpis.kpi_hourly_operations, date_column: partition_date, hour_column: hour_start_at, value_column: service_errors}
+    metric: service_errors
     above: 100
     severity: critical
     format: count
@@ -110,10 +110,10 @@ def test_a_rule_on_a_missing_table_or_column_is_skipped_and_the_others_still_run
     path = build_kpi_warehouse(tmp_path / "k.duckdb", with_hourly=False)
     shipped = alert_config.load(settings.REPO_ROOT / "config" / "alerts.yaml")
     caplog.set_level(logging.INFO)
-    summary = engine.run_evaluation(connector(path), shipped, start=FIRST, end=LAST, timezone_name=TZ,
+    summary = engine.run_evaluation(connector(path), shipped, start=FIRST, end=LAST,
                                     env={"BIZINTEL_ALERT_LOG": str(tmp_path / "a.log")}, sleep=lambda s: None)
     status = {o.rule.name: (o.status, o.reason) for o in summary.outcomes}
-    assert status["churn_spike"][0] == "skipped" and "churned_users" in status["churn_spike"][1]
+    assert status["churn_spike"][0] == "skipped" and "kpis.kpi_daily" in status["churn_spike"][1]
     assert status["abuse_spike"][0] == "skipped" and "kpi_hourly_operations" in status["abuse_spike"][1]
     assert status["revenue_drop"][0] == "breached"
     recorded = dict(_rows(path, "select rule_name, status from alerts.rule_evaluations"))
@@ -192,7 +192,8 @@ channels:
         env = {"TEST_WEBHOOK_URL": hook.url, "TEST_SMTP_HOST": "127.0.0.1", "TEST_SMTP_PORT": str(smtp.port),
                "TEST_SMTP_USER": "alerts", "TEST_SMTP_PASSWORD": smtp.password, "TEST_SMTP_CA": str(certificate[0]),
                "TEST_ALERT_FROM": "bizintel@example.com", "TEST_ALERT_TO": "ops@example.com, cfo@example.com"}
-        summary = _evaluate(kpi_warehouse, rules_yaml(REVENUE_DROP_RULE, channels=channels), env, end=DROP_DAYS[0])
+        summary = _evaluate(kpi_warehouse, rules_yaml(REVENUE_DROP_RULE, channels=channels), env, end=DROP_DAYS[0],
+                            ui_url="http://ui.example:3000/")
     assert summary.deliveries == {"sent": 2}
     payload = hook.received[0]["json"]
     assert hook.received[0]["content_type"] == "application/json"
@@ -208,6 +209,11 @@ channels:
     baseline = mean(revenue_of(DROP_DAYS[0] - timedelta(days=k)) for k in range(1, 8))
     assert f"{revenue_of(DROP_DAYS[0]) / 100:,.2f} ZAR" in body and f"{baseline / 100:,.2f} ZAR" in body
     assert f"{100 * (revenue_of(DROP_DAYS[0]) - baseline) / baseline:+.1f} %" in body
+    # the metric as the semantic layer names and describes it, observed vs expected, a link to its asset
+    assert "Consumer revenue (revenue_consumer) on 2026-03-02 was" in payload["text"]
+    assert f"expected about {baseline / 100:,.2f} ZAR" in payload["text"]
+    assert "Sum of consumer purchase lines minus consumer refunds" in payload["text"]
+    assert "http://ui.example:3000/assets/fused/fct_revenue" in payload["text"] and "/assets/fused/fct_revenue" in body
 
 
 def test_failed_checks_become_alerts_with_severity_from_the_check(kpi_warehouse, tmp_path):

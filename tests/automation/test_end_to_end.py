@@ -56,7 +56,7 @@ channels:
 PAYER_RATE_DROP_RULE = """
   - name: payer_rate_drop
     kind: change_vs_trailing_average
-    metric: {table: kpis.kpi_daily, date_column: metric_date, value_column: payer_rate}
+    metric: payer_rate
     direction: drop
     threshold_pct: 40
     window_days: 7
@@ -186,12 +186,67 @@ def test_shipped_rules_catch_the_injected_drop(world, tmp_path):
     copy = tmp_path / "warehouse.duckdb"
     shutil.copy(world["root"] / "warehouse" / "bizintel.duckdb", copy)
     shipped = alert_config.load(settings.REPO_ROOT / "config" / "alerts.yaml")
-    summary = engine.run_evaluation(connector(copy), shipped, start=START, end=LAST, timezone_name=settings.timezone(),
+    summary = engine.run_evaluation(connector(copy), shipped, start=START, end=LAST,
                                     env={"BIZINTEL_ALERT_LOG": str(tmp_path / "a.log")}, sleep=lambda s: None)
     revenue = next(o for o in summary.outcomes if o.rule.name == "revenue_drop")
     flagged = {b.metric_date.isoformat() for b in revenue.breaches}
     assert set(world["summary"]["revenue_drop_dates"][1:]) <= flagged
     assert revenue.rule.severity == "critical"
+
+
+# The KPI column of kpis.kpi_daily (dbt's own SQL, written by the pipeline) each
+# shipped rule's metric equals by day: an independent figure for the proof below.
+KPI_DAILY_COLUMN = {"revenue_consumer": "revenue_consumer_minor", "payer_rate": "payer_rate",
+                    "engagement_rate": "engagement_rate", "churned_users": "churned_users", "active_users": "dau"}
+
+
+def test_alert_values_are_the_metric_layers_daily_values(world, tmp_path):
+    """Issue 15's proof for alerts: on a generated data set, every value the shipped
+    rules judged is the metric layer's answer for that day (hour) and the KPI
+    table's figure."""
+    from metricflow.engine.metricflow_engine import MetricFlowQueryRequest
+
+    from bizintel_dagster import metrics
+    from bizintel_dagster.alerts import config as alert_config
+    from bizintel_dagster.alerts import engine
+    from tests.automation.conftest import connector
+
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(world["root"] / "warehouse" / "bizintel.duckdb", copy)
+    shipped = alert_config.load(settings.REPO_ROOT / "config" / "alerts.yaml")
+    summary = engine.run_evaluation(connector(copy), shipped, start=START, end=LAST,
+                                    env={"BIZINTEL_ALERT_LOG": str(tmp_path / "a.log")}, sleep=lambda s: None)
+    judged = {o.rule.metric.name: o.values for o in summary.outcomes}
+    assert all(o.status in ("ok", "breached") for o in summary.outcomes), [(o.rule.name, o.reason) for o in summary.outcomes]
+    assert set(judged) == set(KPI_DAILY_COLUMN) | {"abuse_flags", "service_errors"}
+
+    with duckdb.connect(str(copy), read_only=True) as con:
+        kpi_daily = {name: {d: None if v is None else float(v) for d, v in con.execute(
+            f"select metric_date, {column} from kpis.kpi_daily").fetchall()} for name, column in KPI_DAILY_COLUMN.items()}
+        hours = dict(con.execute(
+            "select strftime(hour_start_local, '%Y-%m-%d %H:%M'), abuse_flags from kpis.kpi_hourly_operations").fetchall())
+    for name in KPI_DAILY_COLUMN:
+        kpi = kpi_daily[name]
+        # kpi_daily stores rates rounded to 4 decimals; the metric layer does not round
+        tolerance = {"abs": 5.01e-5} if name.endswith("_rate") else {"rel": 1e-12}
+        assert judged[name] == pytest.approx({d: kpi[d] for d in judged[name]}, **tolerance), name
+
+    mf = metrics.engine(analytics=copy)  # read-only: after the connection above is closed
+    for name, values in judged.items():
+        hourly = name in ("abuse_flags", "service_errors")
+        group_by = ["metric_time__day"] + (["operations_hour__local_hour_start"] if hourly else [])
+        table = mf.query(MetricFlowQueryRequest.create(metric_names=[name], group_by_names=group_by)).result_df
+        layer = {}
+        for row in table.rows:
+            record = dict(zip(table.column_names, row))
+            day = record["metric_time__day"].date()
+            if START <= day <= LAST:
+                key = record["operations_hour__local_hour_start"] if hourly else day
+                layer[key] = None if record[name] is None else float(record[name])
+        assert values == pytest.approx(layer), name
+        # every day (hour) of the window, except engagement on days without zone visits (no rate)
+        assert len(values) == (DAYS * 24 if hourly else DAYS) or name == "engagement_rate", name
+    assert judged["abuse_flags"] == pytest.approx({h: float(hours[h]) for h in judged["abuse_flags"]})
 
 
 def test_a_late_file_reruns_exactly_its_partition_and_re_evaluates_it(world):

@@ -144,7 +144,7 @@ def _alert_config() -> tuple[str, list[dict]]:
     webhook whose URL the test's server provides, plus the log file."""
     shipped = yaml.safe_load((REPO / "config" / "alerts.yaml").read_text())
     rules = [r for r in shipped["rules"] if r["kind"] == "hourly_threshold"]
-    assert rules and {r["metric"]["value_column"] for r in rules} <= set(SPIKE_OF_COLUMN), rules
+    assert rules and {r["metric"] for r in rules} <= set(SPIKE_OF_COLUMN), rules
     config = {
         "version": 1,
         "settings": {"cooldown_minutes": shipped["settings"]["cooldown_minutes"], "default_channels": ["webhook", "log"]},
@@ -492,7 +492,7 @@ def test_the_injected_hourly_spike_reaches_the_webhook(alerted, landed, stack, t
     spikes = stack.summary["spikes"]
     expected = 0
     for rule in stack.alert_rules:
-        spike = spikes[SPIKE_OF_COLUMN[rule["metric"]["value_column"]]]
+        spike = spikes[SPIKE_OF_COLUMN[rule["metric"]]]
         hour = f"{spike['date']} {spike['local_hour']:02d}:00"
         texts = [p["text"] for p in by_rule.get(rule["name"], [])]
         if spike["date"] not in landed["days"]:

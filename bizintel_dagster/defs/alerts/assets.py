@@ -89,7 +89,7 @@ def alert_events(context: dg.AssetExecutionContext, config: AlertEvaluationConfi
     failures = [f.model_dump() for f in config.check_failures]
     summary = retry_transient(context, lambda: engine.run_evaluation(
         warehouse.get_connection, rules, start=start, end=end, check_failures=failures,
-        run_id=context.run.run_id, timezone_name=settings.timezone(),
+        run_id=context.run.run_id,
         currency=settings.get("BIZINTEL_REPORTING_CURRENCY"), logger=context.log,
     ))
     meta = summary.as_metadata()
