@@ -54,9 +54,14 @@ RUN_SEQUENCE = (
 
 def prepare() -> None:
     """Write dbt_project/target/manifest.json (Dagster builds the asset graph from it)."""
+    from bizintel_dagster import activity
+
+    # the same vars as every dbt run: the semantic manifest's MAU window is the
+    # activity window (var activity_window_days, BIZINTEL_ACTIVITY_WINDOW_DAYS)
     subprocess.run(
         [settings.dbt_executable(), "parse", "--quiet",
-         "--project-dir", str(settings.DBT_PROJECT_DIR), "--profiles-dir", str(settings.DBT_PROJECT_DIR)],
+         "--project-dir", str(settings.DBT_PROJECT_DIR), "--profiles-dir", str(settings.DBT_PROJECT_DIR),
+         "--vars", json.dumps(activity.dbt_vars())],
         check=True,
     )
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bizintel_dagster import metrics, settings
+from bizintel_dagster import activity, metrics, settings
 
 FIRST, LAST = date(2026, 6, 24), date(2026, 7, 5)
 NO_ACTIVITY_DAY = date(2026, 7, 1)
@@ -126,13 +126,17 @@ def test_dbt_parse_validates_the_semantic_manifest(tmp_path):
 
     def parse() -> subprocess.CompletedProcess:
         return subprocess.run(
-            [settings.dbt_executable(), "parse", "--project-dir", str(project), "--profiles-dir", str(project)],
+            [settings.dbt_executable(), "parse", "--project-dir", str(project), "--profiles-dir", str(project),
+             "--vars", json.dumps({activity.VAR: 21})],
             capture_output=True, text=True,
         )
 
     ok = parse()
     assert ok.returncode == 0, ok.stdout[-3000:]
     manifest = json.loads((project / "target" / "semantic_manifest.json").read_text())
+    # MAU's window is the activity window var, rendered by dbt (one definition)
+    (mau,) = [m for m in manifest["metrics"] if m["name"] == "mau"]
+    assert mau["type_params"]["cumulative_type_params"]["window"] == {"count": 21, "granularity": "day"}
     names = {m["name"] for m in manifest["metrics"]}
     assert {"payer_rate", "wau", "mau", "stickiness", "nrr", "grr", "quality_score", "revenue"} <= names
     assert manifest["project_configuration"]["time_spines"], "no time spine"
@@ -182,7 +186,7 @@ def test_cumulative_wau_and_mau_are_distinct_users_of_the_rolling_window(layer):
         day = FIRST + timedelta(days=offset)
         in_window = lambda n: active[(active.partition_date > day - timedelta(days=n)) & (active.partition_date <= day)]
         assert got.loc[day, "wau"] == in_window(7).user_key.nunique(), day
-        assert got.loc[day, "mau"] == in_window(30).user_key.nunique(), day
+        assert got.loc[day, "mau"] == in_window(activity.window_days()).user_key.nunique(), day
         month_to_date = revenue[(revenue.partition_date >= day.replace(day=1)) & (revenue.partition_date <= day)]
         assert got.loc[day, "revenue_month_to_date"] == month_to_date.amount_reporting_minor.sum(), day
     # month to date restarts on 1 July
