@@ -39,6 +39,7 @@ from bizintel_dagster.forecasting.backtest import (
     rolling_origin,
 )
 from bizintel_dagster.forecasting.models import NotEnoughHistory, RidgeTrendWeekly, SeasonalNaive
+from bizintel_dagster.forecasting.schema import frame_columns
 
 HORIZON_DAYS = 90
 MIN_HISTORY_DAYS = 14
@@ -51,12 +52,11 @@ MASE_THRESHOLD = 1.0
 COVERAGE_80_RANGE = (0.70, 0.90)
 MIN_COVERAGE_POINTS = 20
 
-FORECAST_COLUMNS = ["metric", "model", "forecast_date", "horizon_days", "point",
-                    "lower_80", "upper_80", "lower_95", "upper_95"]
-BACKTEST_COLUMNS = ["metric", "model", "origin_date", "target_date", "horizon_days", "actual", "point",
-                    "lower_80", "upper_80", "lower_95", "upper_95", "abs_error", "mase_scale", "in_80", "in_95"]
-ACCURACY_COLUMNS = ["metric", "model", "horizons", "n_points", "n_origins", "mae", "smape", "mase",
-                    "coverage_80", "coverage_95", "n_interval_points"]
+# The frames' columns are the declared tables' (forecasting.schema), so a column
+# added to a table is either built here or an error, never silently dropped.
+FORECAST_COLUMNS = frame_columns("daily_forecasts")
+BACKTEST_COLUMNS = frame_columns("backtest")
+ACCURACY_COLUMNS = frame_columns("forecast_accuracy")
 
 
 @dataclass(frozen=True)
