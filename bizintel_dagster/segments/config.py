@@ -63,6 +63,17 @@ class Attribute:
     expression: str
     description: str
     choices: tuple[str, ...] = ()
+    sql_type: str = ""              # DuckDB column type when not the kind's default (COLUMN_TYPES)
+
+    @property
+    def column_type(self) -> str:
+        """The column's DuckDB type in ``segments.<entity>_attributes``."""
+        return self.sql_type or COLUMN_TYPES[self.type]
+
+
+# DuckDB type of each kind of attribute; a number is a count, days or minor units
+# unless the attribute says otherwise (the two scores have one decimal).
+COLUMN_TYPES = {"number": "bigint", "string": "varchar", "boolean": "boolean", "date": "date"}
 
 
 def _attrs(*items: Attribute) -> dict[str, Attribute]:
@@ -104,11 +115,13 @@ ACCOUNT_ATTRIBUTES = _attrs(
     Attribute("business_type", "string", "s.business_type", "bank, beverage, telecom, insurance, media, retail, ..."),
     Attribute("country_code", "string", "d.country_code", "Country of the account."),
     Attribute("company_id", "string", "d.company_id", "Company the account belongs to (itself for a company)."),
-    Attribute("activity_score", "number", "s.activity_score", "Seed-004 activity score, 0-100."),
+    Attribute("activity_score", "number", "s.activity_score", "Seed-004 activity score, 0-100.",
+              sql_type="double"),
     Attribute("activity_level", "string", "s.activity_level", "Active >= 70, Medium 50-69.9, Low 25-49.9, Dormant < 25.",
               ("Active", "Medium", "Low", "Dormant")),
     Attribute("churn_risk_score", "number", "s.churn_risk_score",
-              "Churn risk score, 0-100, rising with days inactive and falling trend (customers.yml)."),
+              "Churn risk score, 0-100, rising with days inactive and falling trend (customers.yml).",
+              sql_type="double"),
     Attribute("churn_risk_level", "string", "s.churn_risk_level",
               "From churn_risk_score (dbt vars churn_risk_high / _medium); none: no MRR to churn.",
               ("high", "medium", "low", "none")),

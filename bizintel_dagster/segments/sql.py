@@ -11,11 +11,30 @@ from __future__ import annotations
 from typing import Any
 
 from bizintel_dagster.segments.config import ATTRIBUTES, Condition, Group, Rule
+from bizintel_dagster.tables import Table, col
 from bizintel_dagster.warehouse import quote_identifier
 
-# Where each entity's attributes are materialised and which column identifies a member.
-ATTRIBUTE_TABLES = {"user": "segments.user_attributes", "account": "segments.account_attributes"}
+# Which column identifies a member.
 MEMBER_KEYS = {"user": "user_key", "account": "account_id"}
+_MEMBER_KEY_DESCRIPTIONS = {
+    "user": "The user: salted hash of the user id (joins to enriched.dim_users and the marts).",
+    "account": "The B2B account (company or brand; joins to enriched.dim_accounts and customers.*).",
+}
+
+
+def _attribute_table(entity: str) -> Table:
+    """``segments.<entity>_attributes``: the member key, the as-of date, then every
+    whitelisted attribute (in ``attributes_sql``'s order), typed and described."""
+    return Table("segments", f"{entity}_attributes", (
+        col(MEMBER_KEYS[entity], "varchar", _MEMBER_KEY_DESCRIPTIONS[entity]),
+        col("as_of_date", "date", "Business-local day the attributes describe (the last day with data).",
+            not_null=True),
+        *(col(attr.name, attr.column_type, attr.description) for attr in ATTRIBUTES[entity].values()),
+    ))
+
+
+# Where each entity's attributes are materialised: declared once, for the DDL and the UI.
+ATTRIBUTE_TABLES = {entity: _attribute_table(entity) for entity in MEMBER_KEYS}
 
 # Per-user activity to the as-of date (one ? = the as-of date). Activity events
 # exclude abuse flags and service errors, as DAU does; revenue = purchases less
@@ -125,5 +144,5 @@ def compile_rule(rule: Rule, entity: str) -> tuple[str, list[Any]]:
 def membership_sql(rule: Rule, entity: str) -> tuple[str, list[Any]]:
     """``select member_id, as_of_date`` of the members; parameters in order."""
     where, params = compile_rule(rule, entity)
-    return (f"select {MEMBER_KEYS[entity]} as member_id, as_of_date from {ATTRIBUTE_TABLES[entity]} where {where}",
+    return (f"select {MEMBER_KEYS[entity]} as member_id, as_of_date from {ATTRIBUTE_TABLES[entity].relation} where {where}",
             params)

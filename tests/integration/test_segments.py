@@ -135,3 +135,17 @@ def test_analysts_can_join_a_kpi_to_a_segment(segmented):
                        group by 1) as s using (metric_date)""")
     assert by_day and sum(r[2] for r in by_day) == attribute_total > 0
     assert all(0 <= segment <= total for _, total, segment in share if total > 0)
+
+
+def test_the_attribute_tables_are_as_declared(segmented):
+    """The column schema the UI shows for user_attributes / account_attributes
+    (segments.sql.ATTRIBUTE_TABLES) is the table as built: names, order, types."""
+    from bizintel_dagster.segments import sql as segment_sql
+
+    with data_dir(segmented["root"]):
+        for table in segment_sql.ATTRIBUTE_TABLES.values():
+            built = query("""select column_name, lower(data_type) from information_schema.columns
+                             where table_schema = ? and table_name = ? order by ordinal_position""",
+                          [table.schema, table.name])
+            assert built == [(c.name, c.type) for c in table.columns], table.relation
+            assert query(f"select count(*) from {table.relation}")[0][0] > 0, table.relation

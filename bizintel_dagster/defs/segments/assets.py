@@ -123,7 +123,10 @@ def materialize_segments(con: duckdb.DuckDBPyConnection, cfg: segment_config.Seg
         con.execute(SEGMENT_HISTORY.ddl())  # kept across runs: one row per segment and as-of date
         con.execute(SEGMENT_COUNTS.ddl(replace=True))
         for entity, table in segment_sql.ATTRIBUTE_TABLES.items():
-            con.execute(f"create or replace table {table} as {segment_sql.attributes_sql(entity)}",
+            # the declared table, filled by name: a column the SQL computes but the
+            # declaration lacks is an error, never an undeclared column
+            con.execute(table.ddl(replace=True))
+            con.execute(f"insert into {table.relation} by name select * from ({segment_sql.attributes_sql(entity)})",
                         [summary.as_of[entity]])
         for seg in cfg.segments:
             select, params = segment_sql.membership_sql(seg.rule, seg.entity)
@@ -167,7 +170,8 @@ def _counts_table(counts: list[tuple]) -> dg.MetadataValue:
     kinds={"duckdb", "python"},
     pool=WAREHOUSE_POOL,
     metadata={**SEGMENT_MEMBERSHIP.metadata(),
-              **other_tables_metadata(SEGMENT_COUNTS, SEGMENT_HISTORY, SEGMENT_DEFINITIONS)},
+              **other_tables_metadata(SEGMENT_COUNTS, SEGMENT_HISTORY, SEGMENT_DEFINITIONS,
+                                     *segment_sql.ATTRIBUTE_TABLES.values())},
     description="Rule-based user and account segments from BIZINTEL_SEGMENTS_CONFIG (config/segments.yaml): "
     "segments.segment_membership (current members), segment_counts, segment_history (one row per segment "
     "and as-of date), segment_definitions, and the user_attributes / account_attributes the rules test.",
