@@ -14,6 +14,7 @@ from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from bizintel_dagster import cli, runner, settings
@@ -98,6 +99,39 @@ def test_every_partitioned_check_has_a_result_for_each_day_of_a_ranged_run(pipel
     in_warehouse = dict(query("select partition_date::varchar, sum(lines_total) from raw.landing_files group by 1"))
     assert lines == {day: in_warehouse[day] for day in days}
     assert len(set(lines.values())) > 1
+
+
+def _stored_check_results(instance, run_id: str, check: str) -> dict[str | None, list[str]]:
+    """partition -> statuses of a run's executions of a check, as the instance's
+    event log storage holds them: what the UI's Checks and Partitions tabs read."""
+    asset, _, name = check.partition(":")
+    key = dg.AssetCheckKey(dg.AssetKey.from_user_string(asset), name)
+    out: dict[str | None, list[str]] = {}
+    for record in instance.event_log_storage.get_asset_check_execution_history(key, limit=10_000):
+        if record.run_id == run_id:
+            out.setdefault(record.partition, []).append(record.status.value)
+    return out
+
+
+def test_the_instance_stores_a_result_and_the_figures_of_each_day(pipeline):
+    """Over the instance's event log (not the run's result object): every
+    partitioned check has one stored, passed execution per day of the ranged run
+    and none without a partition (the UI's "Skipped"), and each day's stored
+    materialization of kpi_daily carries that day's own DAU."""
+    instance, run_id = pipeline["instance"], pipeline["results"]["daily"].run_id
+    days = [(START + timedelta(days=i)).isoformat() for i in range(DAYS)]
+    for check in PARTITIONED_CHECKS:
+        assert _stored_check_results(instance, run_id, check) == {day: ["SUCCEEDED"] for day in days}, check
+    stored = {}
+    for record in instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey(["kpis", "kpi_daily"])), limit=10_000).records:
+        if record.run_id == run_id:
+            m = record.asset_materialization
+            stored[m.partition] = m.metadata["dau"].value
+    with data_dir(pipeline["root"]):
+        dau = {str(d): n for d, n in query("select metric_date, dau from kpis.kpi_daily")}
+    assert stored == dau and sorted(stored) == days
+    assert len(set(stored.values())) > 1  # the days' data differ, so do their figures
 
 
 def test_each_days_materialization_carries_that_days_figures(pipeline):
