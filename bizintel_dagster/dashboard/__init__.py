@@ -19,6 +19,8 @@ from pathlib import Path
 
 APP = Path(__file__).with_name("app.py")
 DEFAULT_PORT = 8501
+# the caption that ends every page view (app.py), with its render time and period
+RENDERED = "Page rendered in"
 
 
 def command(port: int) -> list[str]:

@@ -2,9 +2,9 @@
 connection, its MetricReader and the sidebar's filters; figures come from the
 reader (metric layer), labels and alert / check records from their tables.
 
-Data is shown only through elements that escape it (``st.table``,
-``st.dataframe``, charts, ``st.metric``); titles and captions written as markdown
-carry only the dashboard's own words and dates, never a value from input.
+Data is shown only through elements that escape it (``st.dataframe``, charts,
+``st.metric``, select boxes); ``st.table``, titles and captions are markdown, so they
+carry only the dashboard's own words, numbers and dates, never a value from input.
 """
 
 from __future__ import annotations
@@ -91,16 +91,13 @@ def _csv(frame: pd.DataFrame) -> bytes:
     return frame.map(neutralise).to_csv(index=False).encode("utf-8")
 
 
-def table(title: str, frame: pd.DataFrame, key: str, static: bool = False) -> None:
-    """A table with its CSV download (``static``: a plain table, readable as text)."""
+def table(title: str, frame: pd.DataFrame, key: str) -> None:
+    """A table (st.dataframe: cells as plain text) with its CSV download."""
     st.subheader(title)
     if frame.empty:
         st.info("No rows for this selection.")
         return
-    if static:
-        st.table(frame)
-    else:
-        st.dataframe(frame, hide_index=True)
+    st.dataframe(frame, hide_index=True)
     st.download_button("Download CSV", _csv(frame), file_name=f"{key}.csv", mime="text/csv", key=f"csv_{key}")
 
 
@@ -145,7 +142,7 @@ def executive(con, reader: metrics.MetricReader, filters: Filters) -> None:
           format_value(pct_change(now, then), "signed_pct", cur)) for label, _, kind, now, then in rows],
         columns=["KPI", filters.period.label, filters.previous.label, "Change %"])
     st.subheader("Headline KPIs")
-    st.table(shown.set_index("KPI"))
+    st.table(shown.set_index("KPI"))  # markdown cells: only our labels and formatted numbers
     if unsplit:
         st.caption("n/a under the chosen filter (the metric is not split by it): " + ", ".join(unsplit) + ".")
     st.download_button("Download CSV", _csv(pd.DataFrame(
