@@ -159,10 +159,12 @@ def filtered(reader: metrics.MetricReader, names: list[str], chosen: dict[str, s
     unsplit = [m for m in names if m not in split]
     if not chosen:
         return reader.query(names, group_by or None, start, end).rows, []
-    rows = [r for r in reader.query(split, group_by + list(chosen), start, end).rows
+    # a filter on the dimension the table is grouped by is that dimension's one row
+    extra = [g for g in chosen if g not in group_by]
+    rows = [r for r in reader.query(split, group_by + extra, start, end).rows
             if all(str(r.get(g)) == v for g, v in chosen.items())] if split else []
     for row in rows:
-        for g in chosen:
+        for g in extra:
             row.pop(g, None)
         row.update({m: None for m in unsplit})
     if not group_by and not rows:
