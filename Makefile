@@ -9,7 +9,7 @@ export DAGSTER_HOME := $(CURDIR)/dagster_home
 # Tools started by Dagster (dbt, code servers) come from the project's venv.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install run test ui generate bench clean
+.PHONY: install run test ui dashboard generate bench clean
 
 $(VENV)/.installed: pyproject.toml scripts/install_system_packages.sh
 	bash scripts/install_system_packages.sh
@@ -29,6 +29,9 @@ test: install  ## the test suite
 
 ui: install  ## the Dagster UI on http://127.0.0.1:3000
 	$(BIN)/dagster dev -w workspace.yaml
+
+dashboard: install  ## the live dashboard on http://127.0.0.1:8501 (reads the analysts' copy; `make run` first)
+	$(BIN)/bizintel dashboard
 
 bench: install  ## floor scan vs pipeline, incremental, memory, query latency at 1M and 10M events -> BENCHMARKS.md
 	$(BIN)/bizintel bench --sizes $(BENCH_SIZES)

@@ -10,6 +10,8 @@
     bizintel summary            print rows per layer and where to look
     bizintel metrics list | query --metrics M[,M] [--group-by D] [--explain]
                                 the semantic layer's metrics on the analysts' copy
+    bizintel dashboard [--port 8501]
+                                the live dashboard (Streamlit) on 127.0.0.1, from the analysts' copy
     bizintel bench [--sizes 1m,10m]
                                 benchmark: floor scan vs full pipeline, daily incremental,
                                 memory, analyst queries; results into BENCHMARKS.md
@@ -28,7 +30,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bizintel_dagster import metrics, money, settings
+from bizintel_dagster import dashboard, metrics, money, settings
 
 if TYPE_CHECKING:  # the runner imports Dagster; `bizintel prepare` and `generate` need not
     from bizintel_dagster.runner import CheckOutcome
@@ -332,6 +334,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--end", help="last day, YYYY-MM-DD (default: --start)")
     sub.add_parser("publish")
     metrics.add_parser(sub)
+    dashboard.add_parser(sub)
     sub.add_parser("summary")
     p = sub.add_parser("bench", help="benchmark the pipeline (see BENCHMARKS.md)")
     p.add_argument("--sizes", default="1m,10m", help="comma-separated generator sizes (small, demo, 1m, 10m)")
@@ -364,6 +367,8 @@ def main(argv: list[str] | None = None) -> None:
         bench(args)
     elif args.command == "metrics":
         metrics.main(args)
+    elif args.command == "dashboard":
+        dashboard.main(args)
 
 
 if __name__ == "__main__":

@@ -117,7 +117,8 @@ class _Metrics:
 # executive
 # ---------------------------------------------------------------------------
 
-_HEADLINE = [
+# the executive headline, shared by the report and the dashboard's executive page
+HEADLINE = [
     # label, metric of the semantic layer, kind
     ("Revenue (total, net of refunds)", "revenue", "money"),
     ("Consumer revenue", "revenue_consumer", "money"),
@@ -139,14 +140,14 @@ _HEADLINE = [
     ("Days with data", "days_with_data", "int"),
 ]
 # label -> metric, for anyone checking a headline cell against the semantic layer
-HEADLINE_METRICS = {label: metric for label, metric, _ in _HEADLINE}
+HEADLINE_METRICS = {label: metric for label, metric, _ in HEADLINE}
 # the daily table's columns after the date; the day's quality score is the one the
 # blocking check judged (lowest_partition_quality_score by day = that day's)
 _DAILY = ["revenue", "revenue_consumer", "revenue_b2b", "active_users", "payer_rate", "engagement_rate",
           "lowest_partition_quality_score"]
 
 
-def _forecast_state(con) -> dict:
+def forecast_state(con) -> dict:
     """Primary forecasts and their status per metric, if the forecast tables exist."""
     if not (table_exists(con, "forecasts", "forecast_status") and table_exists(con, "forecasts", "daily_forecasts")):
         return {}
@@ -206,11 +207,11 @@ def executive(con, period: Period, currency: str, generated_at: datetime) -> Rep
         report.tables.append(Table("headline", "Headline KPIs", [Column("kpi", "KPI")], []))
         return report
     mf = _Metrics(con)
-    names = [m for _, m, _ in _HEADLINE]
+    names = [m for _, m, _ in HEADLINE]
     now_row, then_row = mf.query(names, period=period).first(), mf.query(names, period=previous).first()
     days, prev_days = now_row.get("days_with_data") or 0, then_row.get("days_with_data") or 0
     rows = []
-    for name, metric, _ in _HEADLINE:
+    for name, metric, _ in HEADLINE:
         now, then = now_row.get(metric), then_row.get(metric)
         change = None if now is None or then is None else now - then
         rows.append((name, now, then, change, pct_change(now, then)))
@@ -220,7 +221,7 @@ def executive(con, period: Period, currency: str, generated_at: datetime) -> Rep
          Column("change", "Change", "row_change"), Column("change_pct", "Change %", "signed_pct")],
         rows, note=f"{period.describe()} compared with {previous.describe()}. Each figure is a metric of the "
                    "semantic layer (bizintel metrics list): distinct users are counted over the whole period.",
-        row_kinds=[kind for _, _, kind in _HEADLINE],
+        row_kinds=[kind for _, _, kind in HEADLINE],
     ))
     if days:
         change = pct_change(now_row.get("revenue"), then_row.get("revenue"))
@@ -270,7 +271,7 @@ def executive(con, period: Period, currency: str, generated_at: datetime) -> Rep
                  "(B2B invoices, sponsorship orders)."))
 
     # forecasts
-    state = _forecast_state(con)
+    state = forecast_state(con)
     # the forecast belongs on the charts when it starts within one period length of this period's end
     show_forecast = bool(latest) and (latest - period.end).days <= period.days
     forecast_rows, forecast_kinds = [], []
@@ -427,6 +428,19 @@ _STAGES = [
 ]
 
 
+def quarantine_reasons(con, start: date, end: date) -> list[tuple]:
+    """(source, reason, records) of the quarantined records of the days start..end,
+    most frequent first: the reasons are a list per record, not a metric of the
+    semantic layer (a record can fail several rules). Read by the data-integrity
+    report and the dashboard."""
+    return _rows(con, """
+        with issues as (
+            select source, unnest(quality_issues) as issue from cleansed.quarantine_records
+            where partition_date between ? and ?)
+        select source, issue, count(*) as records from issues group by all order by records desc, 1, 2""",
+                 [start, end])
+
+
 # Lines accounted per source, in the table's column order after the source
 _LINE_METRICS = ["landing_lines", "unparseable_lines", "records_accepted", "records_quarantined", "records_duplicate",
                  "unaccounted_lines"]
@@ -473,11 +487,7 @@ def data_integrity(con, period: Period, currency: str, generated_at: datetime,
         Column("date", "Date", "date"), Column("lines", "Lines in", "int"), Column("accepted", "Accepted", "int"),
         Column("quarantined", "Quarantined", "int"), Column("duplicates", "Duplicates", "int"),
         Column("score", "Quality score", "float"), Column("bar", f"Score >= {bar}")], daily))
-    reasons = _rows(con, """
-        with issues as (
-            select source, unnest(quality_issues) as issue from cleansed.quarantine_records
-            where partition_date between ? and ?)
-        select source, issue, count(*) as records from issues group by all order by records desc, 1, 2""", window)
+    reasons = quarantine_reasons(con, period.start, period.end)
     report.tables.append(Table("quarantine_reasons", "Quarantine reasons", [
         Column("source", "Source"), Column("reason", "Reason"), Column("records", "Records", "int")],
         [(r[0], r[1], r[2]) for r in reasons],

@@ -41,9 +41,7 @@ import dagster as dg
 import pytest
 import yaml
 from dagster_graphql import DagsterGraphQLClient
-from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
@@ -54,6 +52,7 @@ from bizintel_dagster.defs.automation.sensors import RANGE_END_TAG, RANGE_START_
 from bizintel_dagster.demo import generator
 from bizintel_dagster.warehouse import WAREHOUSE_POOL
 from tests.automation.servers import WebhookServer, free_port
+from tests.browser import chrome
 from tests.integration.helpers import query
 
 # A hang must not eat CI's time: every wait below also stops at the module's
@@ -66,9 +65,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.browser,
 REPO = settings.REPO_ROOT
 ARTIFACTS = REPO / "test-artifacts"
 DAGSTER = Path(sys.executable).with_name("dagster")
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-INSTALL_HINT = "install them with `bash scripts/install_system_packages.sh` (run by `make install` / `make test`)"
 
 START = date(2026, 3, 2)
 DAYS = 12            # the generator injects its hourly spikes only into windows of >= 12 days...
@@ -307,15 +303,7 @@ def stack(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(stack):
-    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).is_file()]
-    if missing:
-        pytest.fail(f"{', '.join(missing)} not found: {INSTALL_HINT}")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1600,1000"):
-        options.add_argument(arg)
-    # An explicit driver path: Selenium Manager never looks for (or downloads) one.
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver = chrome.driver()
     try:
         driver.get(stack.url + "/")
         # A fresh DAGSTER_HOME opens the "Join the Dagster community" dialog a

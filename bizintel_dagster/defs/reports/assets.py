@@ -78,28 +78,35 @@ def _check_rows(context: dg.AssetExecutionContext) -> list[tuple] | None:
             repository = context.repository_def
         except Exception:  # runs started with execute_in_process (CLI, tests) carry no repository
             repository = _code_location()
-        graph = repository.asset_graph
-        rows = []
-        for key in graph.asset_check_keys:
-            spec = graph.get_check_spec(key)
-            record = context.instance.get_latest_asset_check_evaluation_record(key)
-            result, severity, when = "not evaluated", "", ""
-            if record is not None:
-                result = {"SUCCEEDED": "passed", "FAILED": "FAILED", "PLANNED": "planned"}.get(
-                    record.status.value, record.status.value.lower())
-                evaluation = getattr(getattr(record.event, "dagster_event", None), "event_specific_data", None)
-                if evaluation is not None and getattr(evaluation, "severity", None) is not None:
-                    severity = evaluation.severity.value
-                    if result == "FAILED" and severity == "WARN":
-                        result = "warning"
-                when = datetime.fromtimestamp(record.create_timestamp, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-            description = (spec.description or "").split("\n")[0][:160]
-            rows.append((key.asset_key.to_user_string(), key.name, result, severity, when, description))
-        order = {"FAILED": 0, "warning": 1, "planned": 2, "not evaluated": 3, "passed": 4}
-        return sorted(rows, key=lambda r: (order.get(r[2], 5), r[0], r[1]))
+        return check_rows(repository, context.instance)
     except Exception as exc:  # check history is a bonus, never a reason to fail a report
         context.log.warning(f"asset-check results unavailable: {exc}")
         return None
+
+
+def check_rows(repository: dg.RepositoryDefinition, instance: dg.DagsterInstance) -> list[tuple]:
+    """(asset, check, result, severity, evaluated_at, description) of the latest
+    evaluation of every asset check of ``repository`` recorded in ``instance``,
+    failing ones first: the data-integrity report's and the dashboard's table."""
+    graph = repository.asset_graph
+    rows = []
+    for key in graph.asset_check_keys:
+        spec = graph.get_check_spec(key)
+        record = instance.get_latest_asset_check_evaluation_record(key)
+        result, severity, when = "not evaluated", "", ""
+        if record is not None:
+            result = {"SUCCEEDED": "passed", "FAILED": "FAILED", "PLANNED": "planned"}.get(
+                record.status.value, record.status.value.lower())
+            evaluation = getattr(getattr(record.event, "dagster_event", None), "event_specific_data", None)
+            if evaluation is not None and getattr(evaluation, "severity", None) is not None:
+                severity = evaluation.severity.value
+                if result == "FAILED" and severity == "WARN":
+                    result = "warning"
+            when = datetime.fromtimestamp(record.create_timestamp, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        description = (spec.description or "").split("\n")[0][:160]
+        rows.append((key.asset_key.to_user_string(), key.name, result, severity, when, description))
+    order = {"FAILED": 0, "warning": 1, "planned": 2, "not evaluated": 3, "passed": 4}
+    return sorted(rows, key=lambda r: (order.get(r[2], 5), r[0], r[1]))
 
 
 def _build(name: str, con, period, currency: str, generated_at: datetime, checks) -> Report:
