@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from bizintel_dagster import settings
+from bizintel_dagster.warehouse import table_exists
 
 # MetricFlow takes seconds to import: only `bizintel metrics` pays for it (the
 # imports are in the functions below), not every other bizintel command.
@@ -209,9 +210,7 @@ class MetricReader:
 
     def _exists(self, relation: tuple[str, str]) -> bool:
         if relation not in self._present:
-            self._present[relation] = bool(self._con.execute(
-                "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-                list(relation)).fetchall()[0][0])
+            self._present[relation] = table_exists(self._con, *relation)
         return self._present[relation]
 
     def missing_relations(self, metric: str, group_by: list[str] | tuple = ()) -> list[str]:

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from bizintel_dagster import metrics, settings
+from bizintel_dagster.warehouse import table_exists
 
 PERIOD_KINDS = ("day", "week", "month", "custom")
 # Filters the metric layer can split by: label -> group-by name. A metric is split
@@ -103,11 +104,6 @@ def published_at(path: Path | None = None) -> datetime:
     """When the copy was published (its file's modification time), business time."""
     stamp = (path or copy_path()).stat().st_mtime
     return datetime.fromtimestamp(stamp, timezone.utc).astimezone(ZoneInfo(settings.timezone()))
-
-
-def table_exists(con, schema: str, table: str) -> bool:
-    return bool(con.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-                            [schema, table]).fetchall()[0][0])
 
 
 def latest_day(con) -> date | None:

@@ -20,6 +20,7 @@ import numpy as np
 from matplotlib.ticker import FuncFormatter
 
 from bizintel_dagster import dbt_vars, metrics, money
+from bizintel_dagster.warehouse import table_exists
 from bizintel_dagster.reporting.model import (
     Chart,
     Column,
@@ -42,10 +43,6 @@ FORECAST_SERIES = {"revenue": "revenue", "dau": "active_users"}
 PRIMARY_FORECAST_DAYS = 30
 
 
-def table_exists(con, schema: str, table: str) -> bool:
-    return bool(con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
-    ).fetchall()[0][0])
 
 
 def latest_kpi_date(con) -> date | None:
