@@ -16,8 +16,7 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -25,6 +24,7 @@ import duckdb
 
 from bizintel_dagster import metrics, settings
 from bizintel_dagster.warehouse import table_exists
+from bizintel_dagster.reporting import periods
 
 PERIOD_KINDS = ("day", "week", "month", "custom")
 # Filters the metric layer can split by: label -> group-by name. A metric is split
@@ -34,53 +34,21 @@ ALL = "(all)"
 TREND_DAYS = 56
 
 
-@dataclass(frozen=True)
-class Period:
-    kind: str  # day | week | month | custom
-    start: date
-    end: date  # inclusive
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days + 1
-
-    @property
-    def label(self) -> str:
-        if self.kind == "day":
-            return self.start.isoformat()
-        if self.kind == "week":
-            year, week, _ = self.start.isocalendar()
-            return f"{year}-W{week:02d}"
-        if self.kind == "month":
-            return f"{self.start:%Y-%m}"
-        return f"{self.start.isoformat()} to {self.end.isoformat()}"
-
-    def previous(self) -> Period:
-        """The period before: the day, ISO week or calendar month before, or for a
-        custom range the same number of days just before it."""
-        if self.kind == "month":
-            last = self.start - timedelta(days=1)
-            return Period("month", last.replace(day=1), last)
-        return Period(self.kind, self.start - timedelta(days=self.days), self.start - timedelta(days=1))
+# The reports' periods (ISO week, calendar month) plus a day and a custom range.
+Period = periods.Period
 
 
 def period(kind: str, anchor: date, end: date | None = None) -> Period:
     """The day, ISO week (Monday to Sunday) or calendar month holding ``anchor``, or
     the custom range ``anchor``..``end``."""
-    if kind == "day":
-        return Period("day", anchor, anchor)
-    if kind == "week":
-        monday = anchor - timedelta(days=anchor.weekday())
-        return Period("week", monday, monday + timedelta(days=6))
-    if kind == "month":
-        first = anchor.replace(day=1)
-        following = (first + timedelta(days=32)).replace(day=1)
-        return Period("month", first, following - timedelta(days=1))
     if kind == "custom":
-        if end is None or end < anchor:
+        if end is None:
             raise ValueError("a custom period needs an end on or after its start")
-        return Period("custom", anchor, end)
-    raise ValueError(f"period kind must be one of {PERIOD_KINDS}, not {kind!r}")
+        return periods.custom(anchor, end)
+    builders = {"day": periods.day, "week": periods.week, "month": periods.month}
+    if kind not in builders:
+        raise ValueError(f"period kind must be one of {PERIOD_KINDS}, not {kind!r}")
+    return builders[kind](anchor)
 
 
 def copy_path() -> Path:

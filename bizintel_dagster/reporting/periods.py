@@ -1,4 +1,5 @@
-"""Report periods: ISO weeks and calendar months.
+"""Periods: ISO weeks and calendar months (reports), and single days and custom
+ranges (the dashboard's period picker).
 
 ``resolve("last_week", latest)`` is the last complete ISO week (Monday..Sunday)
 ending on or before ``latest`` (the newest KPI date); ``last_month`` the last
@@ -16,10 +17,10 @@ RELATIVE = ("last_week", "last_month")
 
 @dataclass(frozen=True)
 class Period:
-    kind: str  # week | month
+    kind: str  # week | month | day | custom
     start: date
     end: date  # inclusive
-    label: str  # 2026-W23 | 2026-06
+    label: str  # 2026-W23 | 2026-06 | 2026-06-03 | 2026-06-01 to 2026-06-10
 
     @property
     def days(self) -> int:
@@ -30,12 +31,20 @@ class Period:
         return self.end + timedelta(days=1)
 
     def previous(self) -> "Period":
-        return week(self.start - timedelta(days=7)) if self.kind == "week" else month(self.start - timedelta(days=1))
+        """The week or month before; for a day or a custom range, as many days just before it."""
+        if self.kind == "week":
+            return week(self.start - timedelta(days=7))
+        if self.kind == "month":
+            return month(self.start - timedelta(days=1))
+        before = self.start - timedelta(days=1)
+        return day(before) if self.kind == "day" else custom(before - timedelta(days=self.days - 1), before)
 
     def describe(self) -> str:
         if self.kind == "week":
             return f"week {self.label} ({self.start:%d %b} - {self.end:%d %b %Y})"
-        return f"{self.start:%B %Y}"
+        if self.kind == "month":
+            return f"{self.start:%B %Y}"
+        return self.label
 
 
 def week(day: date) -> Period:
@@ -48,6 +57,16 @@ def month(day: date) -> Period:
     start = day.replace(day=1)
     following = (start + timedelta(days=32)).replace(day=1)
     return Period("month", start, following - timedelta(days=1), f"{start:%Y-%m}")
+
+
+def day(d: date) -> Period:
+    return Period("day", d, d, d.isoformat())
+
+
+def custom(start: date, end: date) -> Period:
+    if end < start:
+        raise ValueError("a custom period needs an end on or after its start")
+    return Period("custom", start, end, f"{start.isoformat()} to {end.isoformat()}")
 
 
 def resolve(spec: str, latest: date) -> Period:

@@ -131,3 +131,15 @@ def test_reports_on_an_empty_warehouse_explain_instead_of_failing(tmp_path):
         assert report.notes and "run the daily pipeline first" in report.notes[0]
         files = render.write_all(report, tmp_path)
         assert all(p.stat().st_size > 0 for paths in files.values() for p in paths)
+
+
+def test_a_day_and_a_custom_range_compare_with_as_many_days_just_before():
+    """The dashboard's day and custom periods share the reports' Period."""
+    day = periods.day(date(2026, 3, 1))
+    assert (day.label, day.previous()) == ("2026-03-01", periods.day(date(2026, 2, 28)))
+    span = periods.custom(date(2026, 6, 1), date(2026, 6, 10))
+    assert span.days == 10 and span.label == "2026-06-01 to 2026-06-10"
+    assert span.previous() == periods.custom(date(2026, 5, 22), date(2026, 5, 31))
+    assert periods.week(date(2026, 6, 3)).previous() == periods.week(date(2026, 5, 27))
+    with pytest.raises(ValueError):
+        periods.custom(date(2026, 6, 10), date(2026, 6, 1))
