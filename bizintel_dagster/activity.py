@@ -16,13 +16,11 @@ it to keep a late-data scenario short. It is read when the definitions load.
 
 from __future__ import annotations
 
-import functools
 import os
 
 import dagster as dg
-import yaml
 
-from bizintel_dagster import settings
+from bizintel_dagster import dbt_vars as project_vars  # this module has its own dbt_vars()
 
 VAR = "activity_window_days"
 ENV = "BIZINTEL_ACTIVITY_WINDOW_DAYS"
@@ -30,15 +28,9 @@ ENV = "BIZINTEL_ACTIVITY_WINDOW_DAYS"
 MIN_DAYS = 7
 
 
-@functools.cache
-def _project_value() -> int:
-    project = yaml.safe_load((settings.DBT_PROJECT_DIR / "dbt_project.yml").read_text())
-    return int(project["vars"][VAR])
-
-
 def window_days() -> int:
     raw = os.environ.get(ENV, "").strip()
-    value = int(raw) if raw else _project_value()
+    value = int(raw) if raw else int(project_vars.get(VAR))
     if value < MIN_DAYS:
         raise ValueError(f"{ENV if raw else VAR}={value}: the activity window must be at least {MIN_DAYS} days")
     return value
