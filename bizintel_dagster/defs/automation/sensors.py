@@ -143,6 +143,14 @@ def _runs(days: list[str]) -> list[list[str]]:
     return groups
 
 
+def day_range_request(days: list[str], run_key: str, tags: dict[str, str]) -> dg.RunRequest:
+    """One run for consecutive days: a partition run for one day, else a ranged
+    (single-run backfill) run tagged with its first and last day."""
+    if len(days) == 1:
+        return dg.RunRequest(run_key=run_key, partition_key=days[0], tags=tags)
+    return dg.RunRequest(run_key=run_key, tags={**tags, RANGE_START_TAG: days[0], RANGE_END_TAG: days[-1]})
+
+
 def landing_run_requests(previous: dict[str, str], scan: LandingScan) -> list[dg.RunRequest]:
     new = [k for k in scan.fingerprints if k not in previous]
     late = [k for k, fp in scan.fingerprints.items() if k in previous and previous[k] != fp]
@@ -150,12 +158,8 @@ def landing_run_requests(previous: dict[str, str], scan: LandingScan) -> list[dg
     for kind, days in (("new_files", new), ("late_files", late)):
         for group in _runs(days):
             digest = hashlib.sha256("|".join(scan.fingerprints[k] for k in group).encode()).hexdigest()[:16]
-            tags = {TRIGGER_TAG: kind}
-            if len(group) == 1:
-                requests.append(dg.RunRequest(run_key=f"landing:{group[0]}:{digest}", partition_key=group[0], tags=tags))
-            else:
-                tags.update({RANGE_START_TAG: group[0], RANGE_END_TAG: group[-1]})
-                requests.append(dg.RunRequest(run_key=f"landing:{group[0]}...{group[-1]}:{digest}", tags=tags))
+            span = group[0] if len(group) == 1 else f"{group[0]}...{group[-1]}"
+            requests.append(day_range_request(group, f"landing:{span}:{digest}", {TRIGGER_TAG: kind}))
     return requests
 
 
@@ -292,13 +296,8 @@ def late_data_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         return dg.SensorResult(skip_reason="no rolling-window day made stale", cursor=cursor)
     requests = []
     for group in _runs(sorted(stale)):
-        run_key = f"late_data:{group[0]}...{group[-1]}:{cursor}"
-        tags = {TRIGGER_TAG: "late_data"}
-        if len(group) == 1:
-            requests.append(dg.RunRequest(run_key=run_key, partition_key=group[0], tags=tags))
-        else:
-            tags.update({RANGE_START_TAG: group[0], RANGE_END_TAG: group[-1]})
-            requests.append(dg.RunRequest(run_key=run_key, tags=tags))
+        requests.append(day_range_request(group, f"late_data:{group[0]}...{group[-1]}:{cursor}",
+                                          {TRIGGER_TAG: "late_data"}))
         context.log.info(f"requesting rolling-window re-run for {group[0]} .. {group[-1]}")
     return dg.SensorResult(run_requests=requests, cursor=cursor)
 
