@@ -11,6 +11,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 
@@ -112,3 +113,16 @@ class AnalystLoop:
         if self._proc.poll() is None:
             self._proc.kill()
             self._proc.wait()
+
+
+def stored_check_results(instance, run_id: str, check: str) -> dict[str | None, list[str]]:
+    """partition -> statuses of a run's executions of ``check`` ("asset/key:check_name"),
+    as the instance's event log storage holds them: what the UI's Checks and
+    Partitions tabs read (not the run's result object)."""
+    asset, _, name = check.partition(":")
+    key = dg.AssetCheckKey(dg.AssetKey.from_user_string(asset), name)
+    out: dict[str | None, list[str]] = {}
+    for record in instance.event_log_storage.get_asset_check_execution_history(key, limit=10_000):
+        if record.run_id == run_id:
+            out.setdefault(record.partition, []).append(record.status.value)
+    return out

@@ -3,13 +3,12 @@ day only, and nothing downstream of the cleansed layer is built for the run."""
 
 from datetime import date, timedelta
 
-import dagster as dg
 import pytest
 
 from bizintel_dagster import runner, settings
 from bizintel_dagster.defs.raw import landing
 from bizintel_dagster.demo import generator
-from tests.integration.helpers import data_dir, query
+from tests.integration.helpers import data_dir, query, stored_check_results
 
 pytestmark = pytest.mark.integration
 
@@ -21,17 +20,6 @@ LAST = FIRST + timedelta(days=2)
 def _by_day(result, check_name: str) -> dict[str, bool]:
     return {e.partition: e.passed for e in result.get_asset_check_evaluations() if e.check_name == check_name
             and (check_name != "quality_score_at_least_90" or e.asset_key.path[-1] == "cleansed_app_events")}
-
-
-def _stored_by_day(instance, run_id: str, asset: str, check_name: str) -> dict[str | None, list[str]]:
-    """partition -> statuses of the run's executions of the check in the
-    instance's event log storage (what the UI's Checks / Partitions tabs read)."""
-    key = dg.AssetCheckKey(dg.AssetKey.from_user_string(asset), check_name)
-    out: dict[str | None, list[str]] = {}
-    for record in instance.event_log_storage.get_asset_check_execution_history(key, limit=1_000):
-        if record.run_id == run_id:
-            out.setdefault(record.partition, []).append(record.status.value)
-    return out
 
 
 def test_a_mostly_bad_partition_fails_on_its_day_and_blocks_its_downstream(tmp_path):
@@ -59,9 +47,9 @@ def test_a_mostly_bad_partition_fails_on_its_day_and_blocks_its_downstream(tmp_p
     assert _by_day(result, "conservation_every_line_accounted") == dict.fromkeys(days, True)
     # ...and so the instance stores it: failed on the bad day, passed on the others
     stored = {day: ["SUCCEEDED" if ok else "FAILED"] for day, ok in days.items()}
-    assert _stored_by_day(instance, result.run_id, "cleansed/dq_partition_stats",
-                          "partition_quality_score_at_least_90") == stored
-    assert _stored_by_day(instance, result.run_id, "cleansed/cleansed_app_events", "quality_score_at_least_90") == stored
+    assert stored_check_results(instance, result.run_id,
+                                "cleansed/dq_partition_stats:partition_quality_score_at_least_90") == stored
+    assert stored_check_results(instance, result.run_id, "cleansed/cleansed_app_events:quality_score_at_least_90") == stored
     assert score < 30
     assert quarantined == 3 * good  # rejected, not lost
     assert business_ran == 0  # enriched, fused and KPI models were never built for the run

@@ -21,7 +21,9 @@ from bizintel_dagster import cli, runner, settings
 from bizintel_dagster.defs.raw import landing
 from bizintel_dagster.demo import generator
 from tests.conftest import TEST_SALT
-from tests.integration.helpers import AnalystLoop, data_dir, query, salted_hash, table_fingerprints
+from tests.integration.helpers import (
+    AnalystLoop, data_dir, query, salted_hash, stored_check_results, table_fingerprints,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -101,18 +103,6 @@ def test_every_partitioned_check_has_a_result_for_each_day_of_a_ranged_run(pipel
     assert len(set(lines.values())) > 1
 
 
-def _stored_check_results(instance, run_id: str, check: str) -> dict[str | None, list[str]]:
-    """partition -> statuses of a run's executions of a check, as the instance's
-    event log storage holds them: what the UI's Checks and Partitions tabs read."""
-    asset, _, name = check.partition(":")
-    key = dg.AssetCheckKey(dg.AssetKey.from_user_string(asset), name)
-    out: dict[str | None, list[str]] = {}
-    for record in instance.event_log_storage.get_asset_check_execution_history(key, limit=10_000):
-        if record.run_id == run_id:
-            out.setdefault(record.partition, []).append(record.status.value)
-    return out
-
-
 def test_the_instance_stores_a_result_and_the_figures_of_each_day(pipeline):
     """Over the instance's event log (not the run's result object): every
     partitioned check has one stored, passed execution per day of the ranged run
@@ -121,7 +111,7 @@ def test_the_instance_stores_a_result_and_the_figures_of_each_day(pipeline):
     instance, run_id = pipeline["instance"], pipeline["results"]["daily"].run_id
     days = [(START + timedelta(days=i)).isoformat() for i in range(DAYS)]
     for check in PARTITIONED_CHECKS:
-        assert _stored_check_results(instance, run_id, check) == {day: ["SUCCEEDED"] for day in days}, check
+        assert stored_check_results(instance, run_id, check) == {day: ["SUCCEEDED"] for day in days}, check
     stored = {}
     for record in instance.fetch_materializations(
             dg.AssetRecordsFilter(asset_key=dg.AssetKey(["kpis", "kpi_daily"])), limit=10_000).records:
