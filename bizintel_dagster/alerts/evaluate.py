@@ -50,10 +50,27 @@ DAY = "metric_time__day"
 HOUR = "operations_hour__local_hour_start"
 
 
+def _zero_filled(reader: MetricReader, metric: str) -> bool:
+    """Whether the metric counts a day without rows as 0 (``fill_nulls_with: 0``)."""
+    measure = (reader.definition(metric).get("type_params") or {}).get("measure") or {}
+    return isinstance(measure, dict) and measure.get("fill_nulls_with") == 0
+
+
 def _daily_values(reader: MetricReader, rule: Rule, first: date | None, last: date | None) -> dict[str, list]:
-    """The rule's metric per day from the metric layer: ``{"days": [...], "values": [...]}``."""
-    rows = reader.query([rule.metric.name], [DAY], start=first, end=last).rows
-    return {"days": [r[DAY] for r in rows], "values": [_number(r[rule.metric.name]) for r in rows]}
+    """The rule's metric per day from the metric layer: ``{"days": [...], "values": [...]}``.
+
+    A metric over facts has no row on a day without facts: a day with landing data
+    but no revenue line is the worst revenue day there is, not a day without a
+    value. For a metric that counts an empty day as 0, every day with data
+    (metric days_with_data) without a row is 0; days without landing data stay
+    absent (missing, not zero)."""
+    name = rule.metric.name
+    wanted = [name, "days_with_data"] if _zero_filled(reader, name) and name != "days_with_data" else [name]
+    answer = reader.query(wanted, [DAY], start=first, end=last)
+    rows = answer.rows
+    if len(wanted) == 2 and "days_with_data" not in answer.missing:
+        rows = [{**r, name: 0 if r[name] is None else r[name]} for r in rows if r["days_with_data"]]
+    return {"days": [r[DAY] for r in rows], "values": [_number(r[name]) for r in rows]}
 
 
 def _number(value) -> float | None:

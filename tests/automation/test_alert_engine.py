@@ -249,3 +249,22 @@ def test_unknown_dates_window_defaults_to_the_latest_lookback_days(kpi_warehouse
     assert summary.outcomes[0].window == (LAST - timedelta(days=2), LAST)
     assert summary.outcomes[0].status == "ok"
     assert date(2026, 3, 2) not in [b.metric_date for b in summary.outcomes[0].breaches]
+
+
+def test_a_day_with_data_but_no_revenue_line_is_judged_as_zero_revenue(tmp_path):
+    """The metric layer has no revenue row on a day without revenue lines; a day
+    with landing data (kpi_daily.has_data) is then a revenue of 0, the worst drop,
+    and must alert. A day without landing data stays missing, not zero."""
+    path = build_kpi_warehouse(tmp_path / "k.duckdb", with_hourly=False)
+    empty, unloaded = START + timedelta(days=9), START + timedelta(days=10)
+    with duckdb.connect(str(path)) as con:
+        con.execute("delete from fused.fct_revenue where partition_date in (?, ?)", [empty, unloaded])
+        con.execute("create schema kpis")
+        con.execute("""create table kpis.kpi_daily as
+            select d::date as metric_date, d::date as partition_date, d::date <> ? as has_data
+            from generate_series(?::date, ?::date, interval 1 day) t(d)""", [unloaded, FIRST, LAST])
+    summary = _evaluate(path, rules_yaml(REVENUE_DROP_RULE), {"TEST_ALERT_LOG": str(tmp_path / "a.log")})
+    (outcome,) = summary.outcomes
+    breaches = {b.metric_date: b.observed for b in outcome.breaches}
+    assert breaches.get(empty) == 0, breaches
+    assert unloaded not in breaches and outcome.values.get(empty) == 0 and unloaded not in outcome.values
