@@ -7,6 +7,7 @@ them), else to an ephemeral one.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -114,5 +115,25 @@ def step_failures(result: dg.ExecuteInProcessResult) -> dict[str, str]:
         while error is not None and error.cause is not None:
             error = error.cause
         message = (error.message if error else "").strip() or "no error message"
-        failures[event.step_key] = message.splitlines()[0]
+        failures[event.step_key] = error_headline(message)
     return failures
+
+
+_DBT_ERRORS = "Errors parsed from dbt logs:"
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def error_headline(message: str) -> str:
+    """One line that says what went wrong. dagster-dbt's error starts with the dbt
+    command line and ends with the errors dbt logged: there, the first
+    "... Error in <node>" line (else "Failure in <node>") and the line after it."""
+    if _DBT_ERRORS in message:
+        lines = [line.strip() for line in _ANSI.sub("", message.split(_DBT_ERRORS, 1)[1]).splitlines() if line.strip()]
+        for marker in (" Error in ", "Failure in "):
+            for i, line in enumerate(lines):
+                if marker in line:
+                    detail = f": {lines[i + 1]}" if i + 1 < len(lines) else ""
+                    return f"dbt {line}{detail}"
+        if lines:
+            return f"dbt: {lines[0]}"
+    return message.splitlines()[0]

@@ -120,3 +120,22 @@ def test_backfill_refuses_days_before_the_partitions(capsys):
     with pytest.raises(SystemExit, match=r"set BIZINTEL_START_DATE=2025-12-30"):
         cli.main(["backfill", "--start", "2025-12-30", "--end", "2026-01-02"])
     assert "backfilling" not in capsys.readouterr().out
+
+
+def test_a_failed_dbt_step_is_summed_up_by_the_error_dbt_logged_not_the_command_line():
+    """dagster-dbt's error starts with the command line; the summary's one line
+    is the dbt error (ANSI colours stripped) and what it says."""
+    from bizintel_dagster.runner import error_headline
+
+    message = (
+        "The dbt CLI process with command\n\n`dbt build --select tag:cleansed`\n\nfailed with exit code `1`.\n\n"
+        "Errors parsed from dbt logs:\n\n27 of 50 ERROR creating sql incremental model cleansed.dq_partition_stats "
+        "[\x1b[31mERROR\x1b[0m in 1.55s]\n\n\x1b[31mFailure in model dq_partition_stats (models/x.sql)\x1b[0m\n\n"
+        "  Compilation Error in model dq_partition_stats (models/x.sql)\n  \n"
+        "      The source and target schemas on this incremental model are out of sync!\n")
+    assert error_headline(message) == ("dbt Compilation Error in model dq_partition_stats (models/x.sql): "
+                                       "The source and target schemas on this incremental model are out of sync!")
+    failed_test = message.split("Errors parsed")[0] + ("Errors parsed from dbt logs:\n\nFailure in test not_null_x "
+                                                        "(models/y.yml)\n  Got 3 results, configured to fail if != 0\n")
+    assert error_headline(failed_test) == "dbt Failure in test not_null_x (models/y.yml): Got 3 results, configured to fail if != 0"
+    assert error_headline("division by zero\n  at line 3") == "division by zero"
