@@ -21,6 +21,7 @@ import duckdb
 import pytest
 
 from bizintel_dagster import activity, settings
+from bizintel_dagster import dbt_vars as project_vars
 from tests.automation import late_data_scenario as scenario
 
 pytestmark = pytest.mark.integration
@@ -77,7 +78,7 @@ def test_the_graph_declares_the_window_read_from_the_dbt_var():
     assert isinstance(dependency.mapping, dg.TimeWindowPartitionMapping)
     assert (dependency.mapping.start_offset, dependency.mapping.end_offset) == (-activity.window_days(), 0)
     # this process loaded the project's own value
-    assert activity.window_days() == activity._project_value() >= activity.MIN_DAYS
+    assert activity.window_days() == int(project_vars.get(activity.VAR)) >= activity.MIN_DAYS
     # the same-day dependency of the rolling model keeps the default mapping
     deps = {d.asset_key: d.partition_mapping for d in dbt_rolling.specs_by_key[ROLLING].deps}
     assert deps[dg.AssetKey(["kpis", "kpi_daily_quality"])] is None
