@@ -5,8 +5,9 @@ the line, not silently produce an empty segment. Every problem is reported as
 ``config/segments.yaml:42: segments[3] (engaged_payers).rule.all[1].value: ...``
 (PyYAML node marks give the lines).
 
-A rule only ever names attributes from the per-entity whitelist below; the
-whitelist, not the file, decides which SQL runs (see ``sql.py``). The format is
+A rule only ever names attributes from the per-entity whitelist below (columns
+of the dbt models ``segments.<entity>_attributes``); the whitelist, not the
+file, decides which SQL runs (see ``sql.py``). The format is
 documented in ``config/segments.yaml`` itself.
 """
 
@@ -52,86 +53,60 @@ class SegmentConfigError(ValueError):
 class Attribute:
     """One column of ``segments.<entity>_attributes`` a rule may test.
 
-    ``expression`` is the SQL that computes it in ``sql.attributes_sql`` (over
-    that query's fixed CTE aliases); rules then compare the materialised column,
-    so config text never becomes SQL. ``choices``, when known, catches typos
-    like ``enterprise`` for ``Enterprise`` on load.
+    The dbt models ``models/segments/<entity>_attributes.sql`` compute the
+    columns (from the project's definitions of activity, revenue and the
+    activity window) and their YAML describes them; this list says which of them
+    rules may name, of what type, and, when known, the values a string takes
+    (their ``accepted_values`` test), so ``enterprise`` for ``Enterprise`` fails
+    on load. Rules compare the columns, so config text never becomes SQL.
     """
 
     name: str
     type: str                       # number | string | boolean | date
-    expression: str
-    description: str
     choices: tuple[str, ...] = ()
-    sql_type: str = ""              # DuckDB column type when not the kind's default (COLUMN_TYPES)
-
-    @property
-    def column_type(self) -> str:
-        """The column's DuckDB type in ``segments.<entity>_attributes``."""
-        return self.sql_type or COLUMN_TYPES[self.type]
-
-
-# DuckDB type of each kind of attribute; a number is a count, days or minor units
-# unless the attribute says otherwise (the two scores have one decimal).
-COLUMN_TYPES = {"number": "bigint", "string": "varchar", "boolean": "boolean", "date": "date"}
 
 
 def _attrs(*items: Attribute) -> dict[str, Attribute]:
     return {a.name: a for a in items}
 
 
-# Users: everyone seen in the data, i.e. sign-ups (enriched.dim_users, alias u)
-# and users active in the window who signed up before it (activity, alias a).
-# Activity excludes abuse flags and service errors, as DAU does.
+# The columns of segments.user_attributes, in order, less user_key and as_of_date.
+# The *_in_window figures count the activity window (var activity_window_days).
 USER_ATTRIBUTES = _attrs(
-    Attribute("signup_date", "date", "u.signup_date",
-              "Local date of the sign-up (null: signed up before the data starts)."),
-    Attribute("days_since_signup", "number", "as_of.as_of_date - u.signup_date", "Days from sign-up to the as-of date."),
-    Attribute("first_touch_source", "string", "coalesce(u.first_touch_source, 'unknown')",
-              "Marketing source of the sign-up (organic, instagram, tiktok, google_ads, referral, partner_promo, unknown)."),
-    Attribute("country_code", "string", "u.country_code", "Country at sign-up (null: signed up before the data starts)."),
-    Attribute("platform", "string", "a.last_platform", "Platform of the latest activity event (ios, android, web).",
-              ("ios", "android", "web")),
-    Attribute("events_30d", "number", "coalesce(a.events_30d, 0)", "Activity events in the 30 days to the as-of date."),
-    Attribute("active_days_30d", "number", "coalesce(a.active_days_30d, 0)", "Days with activity in the 30 days to the as-of date."),
-    Attribute("sessions_30d", "number", "coalesce(a.sessions_30d, 0)", "Sessions started in the 30 days to the as-of date."),
-    Attribute("purchases_30d", "number", "coalesce(a.purchases_30d, 0)", "Purchases in the 30 days to the as-of date."),
-    Attribute("purchases_to_date", "number", "coalesce(a.purchases_to_date, 0)", "Purchases in all data to the as-of date."),
-    Attribute("revenue_30d_minor", "number", "coalesce(a.revenue_30d_minor, 0)",
-              "Purchases less refunds, 30 days, reporting currency minor units."),
-    Attribute("revenue_to_date_minor", "number", "coalesce(a.revenue_to_date_minor, 0)",
-              "Purchases less refunds to date, reporting currency minor units."),
-    Attribute("last_active_date", "date", "a.last_active_date", "Last day with an activity event (null: never active)."),
-    Attribute("days_since_last_active", "number", "as_of.as_of_date - a.last_active_date",
-              "Days from the last activity to the as-of date."),
+    Attribute("signup_date", "date"),
+    Attribute("days_since_signup", "number"),
+    Attribute("first_touch_source", "string"),
+    Attribute("country_code", "string"),
+    Attribute("platform", "string", ("ios", "android", "web")),
+    Attribute("events_in_window", "number"),
+    Attribute("active_days_in_window", "number"),
+    Attribute("sessions_in_window", "number"),
+    Attribute("purchases_in_window", "number"),
+    Attribute("purchases_to_date", "number"),
+    Attribute("revenue_in_window_minor", "number"),
+    Attribute("revenue_to_date_minor", "number"),
+    Attribute("last_active_date", "date"),
+    Attribute("days_since_last_active", "number"),
 )
 
-# Accounts: customers.account_scorecard (s, company and brand level) with the
-# flattened hierarchy from enriched.dim_accounts (d).
+# The columns of segments.account_attributes, in order, less account_id and as_of_date.
 ACCOUNT_ATTRIBUTES = _attrs(
-    Attribute("account_level", "string", "s.account_level", "company or brand.", ("group", "company", "brand")),
-    Attribute("segment", "string", "s.segment", "Commercial segment from the accounts seed.",
-              ("SMB", "Mid-Market", "Enterprise")),
-    Attribute("business_type", "string", "s.business_type", "bank, beverage, telecom, insurance, media, retail, ..."),
-    Attribute("country_code", "string", "d.country_code", "Country of the account."),
-    Attribute("company_id", "string", "d.company_id", "Company the account belongs to (itself for a company)."),
-    Attribute("activity_score", "number", "s.activity_score", "Seed-004 activity score, 0-100.",
-              sql_type="double"),
-    Attribute("activity_level", "string", "s.activity_level", "Active >= 70, Medium 50-69.9, Low 25-49.9, Dormant < 25.",
-              ("Active", "Medium", "Low", "Dormant")),
-    Attribute("churn_risk_score", "number", "s.churn_risk_score",
-              "Churn risk score, 0-100, rising with days inactive and falling trend (customers.yml).",
-              sql_type="double"),
-    Attribute("churn_risk_level", "string", "s.churn_risk_level",
-              "From churn_risk_score (dbt vars churn_risk_high / _medium); none: no MRR to churn.",
-              ("high", "medium", "low", "none")),
-    Attribute("mrr_minor", "number", "s.mrr_minor", "MRR of the latest month, reporting currency minor units."),
-    Attribute("revenue_90d_minor", "number", "s.revenue_90d_minor", "Billing revenue of the last 90 days, minor units."),
-    Attribute("revenue_to_date_minor", "number", "s.revenue_to_date_minor", "Billing revenue to date, minor units."),
-    Attribute("orders_30d", "number", "s.orders_30d", "Sponsorship orders in the last 30 days."),
-    Attribute("orders_to_date", "number", "s.orders_to_date", "Sponsorship orders to date."),
-    Attribute("days_since_last_order", "number", "s.days_since_last_order", "Days since the last order (null: never ordered)."),
-    Attribute("is_top_20_percent", "boolean", "s.is_top_20_percent", "Among the top 20 % of accounts by revenue to date."),
+    Attribute("account_level", "string", ("group", "company", "brand")),
+    Attribute("segment", "string", ("SMB", "Mid-Market", "Enterprise")),
+    Attribute("business_type", "string"),
+    Attribute("country_code", "string"),
+    Attribute("company_id", "string"),
+    Attribute("activity_score", "number"),
+    Attribute("activity_level", "string", ("Active", "Medium", "Low", "Dormant")),
+    Attribute("churn_risk_score", "number"),
+    Attribute("churn_risk_level", "string", ("high", "medium", "low", "none")),
+    Attribute("mrr_minor", "number"),
+    Attribute("revenue_90d_minor", "number"),
+    Attribute("revenue_to_date_minor", "number"),
+    Attribute("orders_30d", "number"),
+    Attribute("orders_to_date", "number"),
+    Attribute("days_since_last_order", "number"),
+    Attribute("is_top_20_percent", "boolean"),
 )
 
 ATTRIBUTES: dict[str, dict[str, Attribute]] = {"user": USER_ATTRIBUTES, "account": ACCOUNT_ATTRIBUTES}

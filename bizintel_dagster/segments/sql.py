@@ -1,4 +1,4 @@
-"""SQL for segments: the attribute tables and a rule as a WHERE expression.
+"""SQL for segments: a rule as a WHERE expression over an attribute table.
 
 Rules come from a file analysts edit, so nothing from it is ever spliced into
 SQL: a column name comes from the whitelist in ``config.ATTRIBUTES`` (looked up,
@@ -11,86 +11,21 @@ from __future__ import annotations
 from typing import Any
 
 from bizintel_dagster.segments.config import ATTRIBUTES, Condition, Group, Rule
-from bizintel_dagster.tables import Table, col
 from bizintel_dagster.warehouse import quote_identifier
 
 # Which column identifies a member.
 MEMBER_KEYS = {"user": "user_key", "account": "account_id"}
-_MEMBER_KEY_DESCRIPTIONS = {
-    "user": "The user: salted hash of the user id (joins to enriched.dim_users and the marts).",
-    "account": "The B2B account (company or brand; joins to enriched.dim_accounts and customers.*).",
-}
+
+# The attribute tables the rules read: dbt models (models/segments/), built by the
+# analytics step from the project's own definitions; nothing is computed here.
+ATTRIBUTE_RELATIONS = {entity: f"segments.{entity}_attributes" for entity in MEMBER_KEYS}
 
 
-def _attribute_table(entity: str) -> Table:
-    """``segments.<entity>_attributes``: the member key, the as-of date, then every
-    whitelisted attribute (in ``attributes_sql``'s order), typed and described."""
-    return Table("segments", f"{entity}_attributes", (
-        col(MEMBER_KEYS[entity], "varchar", _MEMBER_KEY_DESCRIPTIONS[entity]),
-        col("as_of_date", "date", "Business-local day the attributes describe (the last day with data).",
-            not_null=True),
-        *(col(attr.name, attr.column_type, attr.description) for attr in ATTRIBUTES[entity].values()),
-    ))
-
-
-# Where each entity's attributes are materialised: declared once, for the DDL and the UI.
-ATTRIBUTE_TABLES = {entity: _attribute_table(entity) for entity in MEMBER_KEYS}
-
-# Per-user activity to the as-of date (one ? = the as-of date). Activity events
-# exclude abuse flags and service errors, as DAU does; revenue = purchases less
-# refunds, as in fused.fct_revenue.
-_USER_SOURCE = """
-with as_of as (select cast(? as date) as as_of_date),
-events as (
-    select e.*, e.partition_date > as_of.as_of_date - 30 as in_30d
-    from enriched.enriched_app_events as e, as_of
-    where e.user_key is not null and e.partition_date <= as_of.as_of_date
-      and e.event_type not in ('abuse_flag', 'service_error')
-),
-activity as (
-    select
-        user_key,
-        count(*) filter (where in_30d) as events_30d,
-        count(distinct partition_date) filter (where in_30d) as active_days_30d,
-        count(*) filter (where in_30d and event_type = 'session_start') as sessions_30d,
-        count(*) filter (where in_30d and event_type = 'purchase') as purchases_30d,
-        count(*) filter (where event_type = 'purchase') as purchases_to_date,
-        cast(sum(case event_type when 'purchase' then amount_reporting_minor when 'refund' then -amount_reporting_minor end)
-             filter (where in_30d) as bigint) as revenue_30d_minor,
-        cast(sum(case event_type when 'purchase' then amount_reporting_minor when 'refund' then -amount_reporting_minor end)
-             as bigint) as revenue_to_date_minor,
-        max(partition_date) as last_active_date,
-        arg_max(platform, occurred_at) as last_platform
-    from events
-    group by user_key
-),
-signups as (
-    select u.* from enriched.dim_users as u, as_of where u.signup_date <= as_of.as_of_date
-)
-select {columns}
-from signups as u
-full outer join activity as a using (user_key)
-cross join as_of
-"""
-
-# One row per scored account (company and brand level) as of the scorecard's day.
-_ACCOUNT_SOURCE = """
-with as_of as (select cast(? as date) as as_of_date)
-select {columns}
-from customers.account_scorecard as s
-left join enriched.dim_accounts as d using (account_id)
-cross join as_of
-"""
-
-_SOURCES = {"user": _USER_SOURCE, "account": _ACCOUNT_SOURCE}
-
-
-def attributes_sql(entity: str) -> str:
-    """``select`` of one row per member: its key (user_key / account_id),
-    as_of_date, then every whitelisted attribute. One parameter: the as-of date."""
-    columns = [MEMBER_KEYS[entity], "as_of.as_of_date"]
-    columns += [f"{attr.expression} as {quote_identifier(attr.name)}" for attr in ATTRIBUTES[entity].values()]
-    return _SOURCES[entity].format(columns=",\n       ".join(columns))
+def missing_attributes(entity: str, columns: list[str]) -> list[str]:
+    """The whitelisted attributes (and key columns) a built attribute table lacks:
+    a warehouse built before a release renamed or added one."""
+    needed = [MEMBER_KEYS[entity], "as_of_date", *ATTRIBUTES[entity]]
+    return [name for name in needed if name not in columns]
 
 
 def _column(entity: str, name: str) -> str:
@@ -144,5 +79,5 @@ def compile_rule(rule: Rule, entity: str) -> tuple[str, list[Any]]:
 def membership_sql(rule: Rule, entity: str) -> tuple[str, list[Any]]:
     """``select member_id, as_of_date`` of the members; parameters in order."""
     where, params = compile_rule(rule, entity)
-    return (f"select {MEMBER_KEYS[entity]} as member_id, as_of_date from {ATTRIBUTE_TABLES[entity].relation} where {where}",
+    return (f"select {MEMBER_KEYS[entity]} as member_id, as_of_date from {ATTRIBUTE_RELATIONS[entity]} where {where}",
             params)

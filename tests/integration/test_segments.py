@@ -8,7 +8,7 @@ import dagster as dg
 import pytest
 from dagster_duckdb import DuckDBResource
 
-from bizintel_dagster import runner, settings
+from bizintel_dagster import activity, dbt_vars, runner, settings
 from bizintel_dagster.defs.segments.assets import segment_membership
 from bizintel_dagster.demo import generator
 from bizintel_dagster.segments import config as segment_config
@@ -19,6 +19,11 @@ pytestmark = pytest.mark.integration
 START = date(2026, 4, 1)
 DAYS = 35
 LAST = START + timedelta(days=DAYS - 1)
+
+
+def _not_activity() -> str:
+    """The project's non-activity event types as a SQL list (dbt var non_activity_event_types)."""
+    return ", ".join(f"'{t}'" for t in dbt_vars.get("non_activity_event_types"))
 
 
 def _materialize():
@@ -68,23 +73,32 @@ def test_every_segment_has_a_counts_row_matching_its_members(segmented):
 
 def test_users_are_everyone_seen_in_the_data(segmented):
     with data_dir(segmented["root"]):
-        expected = query("""select count(*) from (
+        expected = query(f"""select count(*) from (
             select user_key from enriched.dim_users
             union select user_key from enriched.enriched_app_events
-            where user_key is not null and event_type not in ('abuse_flag', 'service_error'))""")
+            where user_key is not null and event_type not in ({_not_activity()}))""")
         assert query("select count(*), count(distinct user_key) from segments.user_attributes") == [expected[0] * 2]
 
 
-def test_engaged_payers_equal_an_independent_query(segmented):
-    """purchases_30d >= 1 and active_days_30d >= 5, straight from the events."""
+def test_the_users_active_in_the_window_are_the_as_of_days_mau(segmented):
+    """The attributes' window is the activity window and their activity is DAU / MAU's:
+    as many users have activity in it as kpi_daily counts in MAU on the as-of day."""
     with data_dir(segmented["root"]):
-        expected = {r[0] for r in query("""
+        active = query("select count(*) from segments.user_attributes where active_days_in_window > 0")[0][0]
+        mau = query("select mau from kpis.kpi_daily where metric_date = ?", [LAST])[0][0]
+    assert active == mau > 0
+
+
+def test_engaged_payers_equal_an_independent_query(segmented):
+    """purchases_in_window >= 1 and active_days_in_window >= 5, straight from the events."""
+    with data_dir(segmented["root"]):
+        expected = {r[0] for r in query(f"""
             select user_key from enriched.enriched_app_events
-            where user_key is not null and event_type not in ('abuse_flag', 'service_error')
-              and partition_date between ? - 29 and ?
+            where user_key is not null and event_type not in ({_not_activity()})
+              and partition_date between ? - ? and ?
             group by user_key
             having count(*) filter (where event_type = 'purchase') >= 1 and count(distinct partition_date) >= 5""",
-            [LAST, LAST])}
+            [LAST, activity.window_days() - 1, LAST])}
         actual = {r[0] for r in query(
             "select member_id from segments.segment_membership where segment_name = 'engaged_payers'")}
     assert expected and actual == expected
@@ -111,17 +125,17 @@ def test_a_rerun_is_idempotent(segmented):
 
 def test_analysts_can_join_a_kpi_to_a_segment(segmented):
     """Consumer revenue of the paying segments by day, from the revenue fact; over
-    the last 30 days it adds up to the members' revenue_30d_minor attribute."""
+    the activity window it adds up to the members' revenue_in_window_minor attribute."""
     with data_dir(segmented["root"]):
         by_day = query("""
             select r.metric_date, m.segment_name, sum(r.amount_reporting_minor) as revenue_minor
             from (select partition_date as metric_date, user_key, amount_reporting_minor
                   from fused.fct_revenue where revenue_stream = 'consumer') as r
             join segments.segment_membership as m on m.entity = 'user' and m.member_id = r.user_key
-            where m.segment_name = 'engaged_payers' and r.metric_date > ? - 30
-            group by all""", [LAST])
+            where m.segment_name = 'engaged_payers' and r.metric_date > ? - ?
+            group by all""", [LAST, activity.window_days()])
         attribute_total = query("""
-            select sum(a.revenue_30d_minor) from segments.user_attributes as a
+            select sum(a.revenue_in_window_minor) from segments.user_attributes as a
             join segments.segment_membership as m on m.member_id = a.user_key and m.entity = 'user'
             where m.segment_name = 'engaged_payers'""")[0][0]
         # the same join against the daily KPI table: the segment's share of each day's consumer revenue
@@ -137,15 +151,23 @@ def test_analysts_can_join_a_kpi_to_a_segment(segmented):
     assert all(0 <= segment <= total for _, total, segment in share if total > 0)
 
 
-def test_the_attribute_tables_are_as_declared(segmented):
-    """The column schema the UI shows for user_attributes / account_attributes
-    (segments.sql.ATTRIBUTE_TABLES) is the table as built: names, order, types."""
+# DuckDB types a rule's value kind compares with (segments.config.Attribute.type).
+_KIND_TYPES = {"number": {"bigint", "integer", "hugeint", "double", "decimal"}, "string": {"varchar"},
+               "date": {"date"}, "boolean": {"boolean"}}
+
+
+def test_the_attribute_tables_have_the_whitelisted_attributes_with_their_types(segmented):
+    """The dbt models the rules read have the member key, as_of_date and every
+    whitelisted attribute, in order, of a type the attribute's kind compares with."""
     from bizintel_dagster.segments import sql as segment_sql
 
     with data_dir(segmented["root"]):
-        for table in segment_sql.ATTRIBUTE_TABLES.values():
+        for entity, relation in segment_sql.ATTRIBUTE_RELATIONS.items():
+            schema, name = relation.split(".")
             built = query("""select column_name, lower(data_type) from information_schema.columns
-                             where table_schema = ? and table_name = ? order by ordinal_position""",
-                          [table.schema, table.name])
-            assert built == [(c.name, c.type) for c in table.columns], table.relation
-            assert query(f"select count(*) from {table.relation}")[0][0] > 0, table.relation
+                             where table_schema = ? and table_name = ? order by ordinal_position""", [schema, name])
+            attributes = segment_config.ATTRIBUTES[entity]
+            assert [c for c, _ in built] == [segment_sql.MEMBER_KEYS[entity], "as_of_date", *attributes], relation
+            kinds = {c: t.split("(")[0] for c, t in built}
+            assert all(kinds[a.name] in _KIND_TYPES[a.type] for a in attributes.values()), (relation, kinds)
+            assert query(f"select count(*) from {relation}")[0][0] > 0, relation

@@ -51,6 +51,8 @@ CORE_UNIT_TESTS = {
     "scorecard_rankings_pareto_and_churn_risk",
     "churn_risk_rises_with_inactivity_and_ranks_by_mrr_at_risk",
     "revenue_concentration_top_20_percent",
+    # segments: user attributes from the activity macro, the revenue fact and the window var
+    "user_attributes_read_activity_revenue_and_the_window",
 }
 
 

@@ -4,6 +4,7 @@ semantics match hand-computed members on a tiny table. The asset's write path
 runs against a hand-made warehouse in a temp file."""
 
 import datetime as dt
+import json
 import textwrap
 
 import dagster as dg
@@ -11,6 +12,7 @@ import duckdb
 import pytest
 from dagster_duckdb import DuckDBResource
 
+from bizintel_dagster import settings
 from bizintel_dagster.defs.segments.assets import materialize_segments, segment_membership
 from bizintel_dagster.segments import config, sql
 from bizintel_dagster.segments.config import Condition, Group, SegmentConfigError
@@ -61,12 +63,12 @@ def test_a_valid_nested_rule_parses_with_types_and_lines():
 
 
 @pytest.mark.parametrize("rule, entity, expected", [
-    ("{attribute: purchases_30d, op: gte, value: five}", "user",
-     r"segments.yaml:7: segments\[0\] \(s\).rule.value: attribute 'purchases_30d' is number: expected a number, got 'five'"),
+    ("{attribute: purchases_in_window, op: gte, value: five}", "user",
+     r"segments.yaml:7: segments\[0\] \(s\).rule.value: attribute 'purchases_in_window' is number: expected a number, got 'five'"),
     ("{attribute: first_touch_source, op: eq, value: 3}", "user",
      r":7: segments\[0\] \(s\).rule.value: attribute 'first_touch_source' is string: expected a string, got 3"),
-    ("{attribute: purchases_30d, op: gte, value: true}", "user", r":7: .*rule.value: .* expected a number, got True"),
-    ("{attribute: purchases_30d, op: equals, value: 1}", "user",
+    ("{attribute: purchases_in_window, op: gte, value: true}", "user", r":7: .*rule.value: .* expected a number, got True"),
+    ("{attribute: purchases_in_window, op: equals, value: 1}", "user",
      r":7: segments\[0\] \(s\).rule.op: unknown op 'equals' \(allowed: eq, ne, in"),
     ("{attribute: purchases, op: eq, value: 1}", "user",
      r":7: segments\[0\] \(s\).rule.attribute: unknown attribute 'purchases' for entity 'user' \(known: signup_date"),
@@ -76,20 +78,20 @@ def test_a_valid_nested_rule_parses_with_types_and_lines():
     ("{attribute: first_touch_source, op: in, value: instagram}", "user", r":7: .*rule.value: 'in' expects a non-empty list"),
     ("{attribute: first_touch_source, op: in, value: []}", "user", r":7: .*rule.value: 'in' expects a non-empty list"),
     ("{attribute: first_touch_source, op: in, value: [tiktok, 7]}", "user", r":7: .*rule.value\[1\]: .*expected a string, got 7"),
-    ("{attribute: purchases_30d, op: between, value: [1, 2, 3]}", "user", r":7: .*'between' expects \[low, high\], got 3"),
-    ("{attribute: purchases_30d, op: between, value: [5, 1]}", "user", r":7: .*'between' low 5 is above high 1"),
+    ("{attribute: purchases_in_window, op: between, value: [1, 2, 3]}", "user", r":7: .*'between' expects \[low, high\], got 3"),
+    ("{attribute: purchases_in_window, op: between, value: [5, 1]}", "user", r":7: .*'between' low 5 is above high 1"),
     ("{attribute: first_touch_source, op: gt, value: a}", "user",
      r":7: .*rule.op: 'gt' needs a number or date attribute; 'first_touch_source' is string"),
-    ("{attribute: purchases_30d, op: is_null, value: 1}", "user", r":7: .*rule.value: 'is_null' takes no value"),
-    ("{attribute: purchases_30d, op: eq}", "user", r":7: .*rule: missing required key 'value' for op 'eq'"),
-    ("{attribute: purchases_30d, op: eq, value: 1, note: x}", "user",
+    ("{attribute: purchases_in_window, op: is_null, value: 1}", "user", r":7: .*rule.value: 'is_null' takes no value"),
+    ("{attribute: purchases_in_window, op: eq}", "user", r":7: .*rule: missing required key 'value' for op 'eq'"),
+    ("{attribute: purchases_in_window, op: eq, value: 1, note: x}", "user",
      r":7: segments\[0\] \(s\).rule.note: unknown key 'note' \(allowed: attribute, op, value\)"),
     ("{attribute: signup_date, op: gte, value: '2026-13-01'}", "user", r":7: .*expected a date \(YYYY-MM-DD\)"),
     ("all: []", "user", r":7: segments\[0\] \(s\).rule.all: expected a non-empty list of conditions, got a list"),
     ("any:", "user", r":7: .*rule.any: expected a non-empty list of conditions, got nothing"),
-    ("all: [{attribute: purchases_30d, op: gte, value: 1}]\nany: [{attribute: purchases_30d, op: gte, value: 1}]", "user",
+    ("all: [{attribute: purchases_in_window, op: gte, value: 1}]\nany: [{attribute: purchases_in_window, op: gte, value: 1}]", "user",
      r":7: .*rule: a group has exactly one key, 'all' or 'any'; got all, any"),
-    ("all:\n  - {attribute: purchases_30d, op: gte, value: 1}\n  - any:\n      - {attribute: purchases_30d, op: lt, value: x}",
+    ("all:\n  - {attribute: purchases_in_window, op: gte, value: 1}\n  - any:\n      - {attribute: purchases_in_window, op: lt, value: x}",
      "user", r"segments.yaml:10: segments\[0\] \(s\).rule.all\[1\].any\[0\].value: .*expected a number, got 'x'"),
 ])
 def test_errors_name_the_file_line_and_key(rule, entity, expected):
@@ -98,7 +100,7 @@ def test_errors_name_the_file_line_and_key(rule, entity, expected):
 
 
 def test_nesting_is_limited():
-    rule = "{attribute: purchases_30d, op: gte, value: 1}"
+    rule = "{attribute: purchases_in_window, op: gte, value: 1}"
     for _ in range(config.MAX_DEPTH):
         rule = f"all: [{rule}]"
     config.parse(one_segment(rule), "segments.yaml")          # exactly the limit is fine
@@ -113,7 +115,7 @@ def test_nesting_is_limited():
      segments:
        - name: a
          entity: user
-         rule: {attribute: purchases_30d, op: gte, value: 1}
+         rule: {attribute: purchases_in_window, op: gte, value: 1}
        - name: a
          entity: account
          rule: {attribute: orders_30d, op: gte, value: 1}
@@ -123,21 +125,21 @@ def test_nesting_is_limited():
      segments:
        - name: a
          entity: users
-         rule: {attribute: purchases_30d, op: gte, value: 1}
+         rule: {attribute: purchases_in_window, op: gte, value: 1}
      """, r"segments.yaml:5: segments\[0\] \(a\).entity: unknown entity 'users' \(one of: user, account\)"),
     ("""
      version: 1
      segments:
        - name: a
          entity: user
-         rules: {attribute: purchases_30d, op: gte, value: 1}
+         rules: {attribute: purchases_in_window, op: gte, value: 1}
      """, r"segments.yaml:6: segments\[0\].rules: unknown key 'rules' \(allowed: name, description, entity, rule\)"),
     ("""
      version: 1
      segments:
        - name: Engaged Payers
          entity: user
-         rule: {attribute: purchases_30d, op: gte, value: 1}
+         rule: {attribute: purchases_in_window, op: gte, value: 1}
      """, r"segments.yaml:4: segments\[0\].name: expected a lower_snake_case name, got 'Engaged Payers'"),
     ("""
      version: 1
@@ -224,7 +226,7 @@ def test_every_attribute_column_is_a_plain_identifier():
 # ----------------------------------------------------------------------------
 
 USERS = [
-    # user_key, first_touch_source, purchases_30d, active_days_30d, days_since_last_active, country_code
+    # user_key, first_touch_source, purchases_in_window, active_days_in_window, days_since_last_active, country_code
     ("u1", "instagram", 2, 6, 0, "ZA"),
     ("u2", "tiktok", 0, 9, 1, "ZA"),
     ("u3", "organic", 1, 5, 3, None),
@@ -238,7 +240,7 @@ def tiny():
     con = duckdb.connect()
     con.execute("create schema segments")
     con.execute("""create table segments.user_attributes (user_key varchar, as_of_date date, first_touch_source varchar,
-                   purchases_30d bigint, active_days_30d bigint, days_since_last_active bigint, country_code varchar)""")
+                   purchases_in_window bigint, active_days_in_window bigint, days_since_last_active bigint, country_code varchar)""")
     con.executemany("insert into segments.user_attributes values (?, date '2026-05-05', ?, ?, ?, ?, ?)", USERS)
     return con
 
@@ -251,28 +253,28 @@ def members(con, rule_yaml: str) -> set[str]:
 
 @pytest.mark.parametrize("rule, expected", [
     # AND: bought and active >= 5 days -> u1 (2, 6), u3 (1, 5)
-    ("all: [{attribute: purchases_30d, op: gte, value: 1}, {attribute: active_days_30d, op: gte, value: 5}]", {"u1", "u3"}),
+    ("all: [{attribute: purchases_in_window, op: gte, value: 1}, {attribute: active_days_in_window, op: gte, value: 5}]", {"u1", "u3"}),
     # OR: paid social or >= 3 purchases -> u1, u2, u5
     ("any: [{attribute: first_touch_source, op: in, value: [instagram, tiktok]}, "
-     "{attribute: purchases_30d, op: gte, value: 3}]", {"u1", "u2", "u5"}),
+     "{attribute: purchases_in_window, op: gte, value: 3}]", {"u1", "u2", "u5"}),
     # AND of an OR: (organic or referral) and (no purchase or quiet >= 30 days) -> u4 only
     ("all: [{attribute: first_touch_source, op: in, value: [organic, referral]}, "
-     "{any: [{attribute: purchases_30d, op: eq, value: 0}, {attribute: days_since_last_active, op: gte, value: 30}]}]",
+     "{any: [{attribute: purchases_in_window, op: eq, value: 0}, {attribute: days_since_last_active, op: gte, value: 30}]}]",
      {"u4"}),
     # a null fails a comparison (u5 has no days_since_last_active) ...
     ("{attribute: days_since_last_active, op: lt, value: 100}", {"u1", "u2", "u3", "u4"}),
     # ... so an OR with a null branch still decides on the other branch
-    ("any: [{attribute: days_since_last_active, op: gt, value: 30}, {attribute: purchases_30d, op: eq, value: 3}]",
+    ("any: [{attribute: days_since_last_active, op: gt, value: 30}, {attribute: purchases_in_window, op: eq, value: 3}]",
      {"u4", "u5"}),
     # ne / not_in keep the nulls; is_null finds them
     ("{attribute: country_code, op: ne, value: ZA}", {"u3", "u4", "u5"}),
     ("{attribute: country_code, op: not_in, value: [ZA, GB]}", {"u3", "u5"}),
     ("{attribute: country_code, op: is_null}", {"u3"}),
     ("{attribute: country_code, op: is_not_null}", {"u1", "u2", "u4", "u5"}),
-    ("{attribute: active_days_30d, op: between, value: [1, 6]}", {"u1", "u3", "u5"}),
-    ("{attribute: purchases_30d, op: lte, value: 0}", {"u2", "u4"}),
-    ("{attribute: purchases_30d, op: lt, value: 1}", {"u2", "u4"}),
-    ("{attribute: purchases_30d, op: gt, value: 2}", {"u5"}),
+    ("{attribute: active_days_in_window, op: between, value: [1, 6]}", {"u1", "u3", "u5"}),
+    ("{attribute: purchases_in_window, op: lte, value: 0}", {"u2", "u4"}),
+    ("{attribute: purchases_in_window, op: lt, value: 1}", {"u2", "u4"}),
+    ("{attribute: purchases_in_window, op: gt, value: 2}", {"u5"}),
 ])
 def test_and_or_semantics(tiny, rule, expected):
     assert members(tiny, rule) == expected
@@ -286,32 +288,28 @@ AS_OF = dt.date(2026, 5, 5)
 
 
 def fake_warehouse(path):
-    """The upstream columns the attribute queries read, and little else."""
+    """The two attribute tables the asset reads (dbt builds them in the pipeline;
+    their figures are tested by the dbt unit test of user_attributes), with the
+    attributes CONFIG's rules name."""
     con = duckdb.connect(str(path))
     con.execute("""
-        create schema kpis; create schema enriched; create schema customers;
-        create table kpis.kpi_daily as select * from (values (date '2026-05-04', true), (date '2026-05-05', true),
-                                                             (date '2026-05-06', false)) t(metric_date, has_data);
-        create table enriched.dim_users as select * from (values
-            ('u1', date '2026-05-01', 'instagram', 'ZA'), ('u2', date '2026-05-06', 'tiktok', 'ZA')
-        ) t(user_key, signup_date, first_touch_source, country_code);
-        create table enriched.enriched_app_events as select * from (values
-            (date '2026-05-01', 'u1', 'signup', null, 'ios', timestamptz '2026-05-01 08:00:00+00'),
-            (date '2026-05-04', 'u1', 'purchase', 500, 'ios', timestamptz '2026-05-04 08:00:00+00'),
-            (date '2026-05-05', 'u1', 'refund', 100, 'web', timestamptz '2026-05-05 08:00:00+00'),
-            (date '2026-05-05', 'u1', 'abuse_flag', null, 'android', timestamptz '2026-05-05 09:00:00+00'),
-            (date '2026-03-01', 'u9', 'purchase', 900, 'android', timestamptz '2026-03-01 08:00:00+00'),
-            (date '2026-05-06', 'u2', 'signup', null, 'ios', timestamptz '2026-05-06 08:00:00+00')
-        ) t(partition_date, user_key, event_type, amount_reporting_minor, platform, occurred_at);
-        create table customers.account_scorecard as select * from (values
-            (date '2026-05-05', 'acc_1', 'brand', 'Enterprise', 'bank', 10.0, 'Dormant', 30.0, 'medium', 0, 0, 0, 0, 0, null, false),
-            (date '2026-05-05', 'acc_2', 'company', 'SMB', 'retail', 80.0, 'Active', 0.0, 'low', 5000, 9000, 9000, 2, 3, 4, true)
-        ) t(as_of_date, account_id, account_level, segment, business_type, activity_score, activity_level,
-            churn_risk_score, churn_risk_level, mrr_minor, revenue_90d_minor, revenue_to_date_minor, orders_30d,
-            orders_to_date, days_since_last_order, is_top_20_percent);
-        create table enriched.dim_accounts as select * from (values ('acc_1', 'ZA', 'acc_c1'), ('acc_2', 'GB', 'acc_2'))
-            t(account_id, country_code, company_id);
+        create schema segments;
+        create table segments.user_attributes as select * from (values
+            ('u1', date '2026-05-05', 'instagram', 1),
+            ('u9', date '2026-05-05', 'unknown', 1),
+            ('u3', date '2026-05-05', 'organic', 0)
+        ) t(user_key, as_of_date, first_touch_source, purchases_to_date);
+        create table segments.account_attributes as select * from (values
+            ('acc_1', date '2026-05-05', 'Enterprise', 'Dormant', 'medium'),
+            ('acc_2', date '2026-05-05', 'SMB', 'Active', 'low')
+        ) t(account_id, as_of_date, segment, activity_level, churn_risk_level);
     """)
+    # every other whitelisted attribute, null: the asset refuses a table without one
+    for entity, relation in sql.ATTRIBUTE_RELATIONS.items():
+        have = {r[0] for r in con.execute(f"describe {relation}").fetchall()}
+        for name in config.ATTRIBUTES[entity]:
+            if name not in have:
+                con.execute(f"alter table {relation} add column {name} varchar")
     return con
 
 
@@ -333,38 +331,69 @@ segments:
 """
 
 
-def test_materialize_builds_attributes_membership_counts_and_idempotent_history(tmp_path):
+def test_materialize_builds_membership_counts_and_idempotent_history(tmp_path):
     con = fake_warehouse(tmp_path / "wh.duckdb")
     cfg = config.parse(CONFIG, "segments.yaml")
     first = materialize_segments(con, cfg)
-    assert first.as_of == {"user": AS_OF, "account": AS_OF}
-    users = {r[0]: r for r in con.execute("""select user_key, as_of_date, signup_date, days_since_signup, first_touch_source,
-        purchases_to_date, revenue_to_date_minor, platform, last_active_date, events_30d
-        from segments.user_attributes""").fetchall()}
-    # u2 signed up after the as-of date: not there yet. u9 is active but signed up before the data.
-    assert set(users) == {"u1", "u9"}
-    assert users["u1"][1:] == (AS_OF, dt.date(2026, 5, 1), 4, "instagram", 1, 400, "web", AS_OF, 3)
-    assert users["u9"][2:7] == (None, None, "unknown", 1, 900)
-    assert users["u9"][9] == 0      # outside the 30 days
-    assert con.execute("select segment_name, member_id from segments.segment_membership order by all").fetchall() == [
-        ("buyers", "u1"), ("buyers", "u9"), ("enterprise_at_risk", "acc_1")]
+    assert first.as_of == {"user": AS_OF, "account": AS_OF}           # each table's own as_of_date
+    assert con.execute("select segment_name, member_id, as_of_date from segments.segment_membership order by all").fetchall() == [
+        ("buyers", "u1", AS_OF), ("buyers", "u9", AS_OF), ("enterprise_at_risk", "acc_1", AS_OF)]
     assert con.execute("select * from segments.segment_counts order by all").fetchall() == [
-        ("buyers", "user", AS_OF, 2, 1.0), ("enterprise_at_risk", "account", AS_OF, 1, 0.5),
+        ("buyers", "user", AS_OF, 2, 0.6667), ("enterprise_at_risk", "account", AS_OF, 1, 0.5),
         ("nobody", "user", AS_OF, 0, 0.0)]
     rule_sql, rule_params = con.execute(
         "select rule_sql, rule_params from segments.segment_definitions where segment_name = 'enterprise_at_risk'").fetchone()
     assert "Enterprise" not in rule_sql and rule_params == '["Enterprise", "high", "medium", "Low"]'
+    assert first.row_counts["segments.user_attributes"] == 3                # read, not rewritten
 
     materialize_segments(con, cfg)                           # same day again: replaced, not appended
     assert con.execute("select count(*) from segments.segment_history").fetchone() == (3,)
-    con.execute("insert into kpis.kpi_daily values (date '2026-05-06', true)")   # user day moves on
-    con.execute("update kpis.kpi_daily set has_data = true")
+    # the analytics step rebuilt the user attributes a day later
+    con.execute("update segments.user_attributes set as_of_date = date '2026-05-06'")
     second = materialize_segments(con, cfg)
     assert second.as_of["user"] == dt.date(2026, 5, 6)
     history = con.execute("select as_of_date, segment_name, members from segments.segment_history order by all").fetchall()
     assert history == [(AS_OF, "buyers", 2), (AS_OF, "enterprise_at_risk", 1), (AS_OF, "nobody", 0),
                        (dt.date(2026, 5, 6), "buyers", 2), (dt.date(2026, 5, 6), "nobody", 0)]
     con.close()
+
+
+def test_an_attribute_table_without_a_whitelisted_attribute_fails_with_its_name(tmp_path):
+    """A warehouse whose attribute tables predate the whitelist (an old release's
+    column names) fails before anything is written, naming what to run."""
+    con = fake_warehouse(tmp_path / "wh.duckdb")
+    con.execute("alter table segments.user_attributes rename column purchases_in_window to purchases_30d")
+    with pytest.raises(dg.Failure, match=r"segments.user_attributes lacks purchases_in_window: build it with the "
+                                         r"analytics job \(dbt step dbt_analytics\)"):
+        materialize_segments(con, config.parse(CONFIG, "segments.yaml"))
+    con.execute("drop table segments.account_attributes")
+    con.execute("alter table segments.user_attributes rename column purchases_30d to purchases_in_window")
+    with pytest.raises(dg.Failure, match=r"segments.account_attributes does not exist"):
+        materialize_segments(con, config.parse(CONFIG, "segments.yaml"))
+    assert con.execute("select count(*) from information_schema.tables where table_schema = 'segments' "
+                       "and table_name like 'segment_%'").fetchone() == (0,)
+    con.close()
+
+
+def test_the_whitelist_is_the_dbt_models_columns_and_accepted_values():
+    """Rules may name exactly the columns the dbt models declare (less the key and
+    as_of_date), in order, and a string attribute's choices are its column's
+    accepted_values test: the validation and the tables cannot drift apart."""
+    manifest = json.loads((settings.DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
+    models = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    accepted = {}
+    for test in manifest["nodes"].values():
+        meta = test.get("test_metadata") or {}
+        if test["resource_type"] == "test" and meta.get("name") == "accepted_values":
+            node = manifest["nodes"][test["attached_node"]]
+            accepted[(node["name"], meta["kwargs"]["column_name"])] = tuple(meta["kwargs"]["values"])
+    for entity, relation in sql.ATTRIBUTE_RELATIONS.items():
+        schema, name = relation.split(".")
+        model = models[name]
+        assert model["schema"] == schema
+        assert list(model["columns"]) == [sql.MEMBER_KEYS[entity], "as_of_date", *config.ATTRIBUTES[entity]]
+        for attr in config.ATTRIBUTES[entity].values():
+            assert attr.choices == accepted.get((name, attr.name), ()), (entity, attr.name)
 
 
 def test_an_invalid_config_fails_the_asset_with_the_validation_message(tmp_path, monkeypatch):
@@ -389,5 +418,5 @@ def test_the_asset_writes_metadata(tmp_path, monkeypatch):
     metadata = result.get_asset_materialization_events()[0].materialization.metadata
     assert metadata["dagster/row_count"].value == 3
     assert metadata["config"].value == str(good)
-    assert "| buyers | user | 2 | 1.0 |" in metadata["segment_counts"].value
+    assert "| buyers | user | 2 | 0.6667 |" in metadata["segment_counts"].value
     assert metadata["row_counts"].value["segments.segment_history"] == 3

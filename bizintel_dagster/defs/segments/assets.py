@@ -2,9 +2,12 @@
 warehouse's ``segments`` schema.
 
 The rules in BIZINTEL_SEGMENTS_CONFIG (config/segments.yaml) are evaluated in
-SQL over attribute tables built from the marts, so analysts can join any KPI to a
-segment on ``member_id``. Everything is as of the last day with data, never the
-wall clock, so a re-run over the same data writes the same rows; the history
+SQL over the attribute tables ``segments.user_attributes`` and
+``segments.account_attributes``, dbt models of the analytics step that read the
+project's definitions (activity, revenue, the activity window, the account
+scorecard), so analysts can join any KPI to a segment on ``member_id``. Each
+table states the day it describes (``as_of_date``: the last day with data, never
+the wall clock), so a re-run over the same data writes the same rows; the history
 keeps one row per segment and as-of date, replaced when that date is re-run.
 """
 
@@ -25,20 +28,7 @@ from bizintel_dagster.segments import sql as segment_sql
 from bizintel_dagster.warehouse import WAREHOUSE_POOL
 
 SEGMENT_MEMBERSHIP_KEY = dg.AssetKey(["segments", "segment_membership"])
-UPSTREAM_KEYS = [
-    dg.AssetKey(["enriched", "dim_users"]),
-    dg.AssetKey(["enriched", "enriched_app_events"]),
-    dg.AssetKey(["kpis", "kpi_daily"]),
-    dg.AssetKey(["customers", "account_scorecard"]),
-    dg.AssetKey(["enriched", "dim_accounts"]),
-]
-
-# The day each entity's attributes describe: the last KPI day with data for
-# users, the scorecard's own day for accounts (both come from the same partitions).
-_AS_OF_SQL = {
-    "user": ("kpis.kpi_daily", "select max(metric_date) from kpis.kpi_daily where has_data"),
-    "account": ("customers.account_scorecard", "select max(as_of_date) from customers.account_scorecard"),
-}
+UPSTREAM_KEYS = [dg.AssetKey(relation.split(".")) for relation in segment_sql.ATTRIBUTE_RELATIONS.values()]
 
 _SEGMENT = col("segment_name", "varchar", "Segment from BIZINTEL_SEGMENTS_CONFIG (config/segments.yaml).", not_null=True)
 _ENTITY = col("entity", "varchar", "What the segment groups: user or account.", not_null=True)
@@ -102,11 +92,21 @@ class Summary:
 
 
 def _as_of_dates(con: duckdb.DuckDBPyConnection) -> dict[str, date]:
+    """The day each attribute table describes (its as_of_date column, chosen by its
+    dbt model), after checking it has every whitelisted attribute."""
     out = {}
-    for entity, (table, query) in _AS_OF_SQL.items():
-        day = con.execute(query).fetchone()[0]
+    for entity, relation in segment_sql.ATTRIBUTE_RELATIONS.items():
+        schema, table = relation.split(".")
+        columns = [r[0] for r in con.execute(
+            "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+            [schema, table]).fetchall()]
+        missing = segment_sql.missing_attributes(entity, columns)
+        if missing:
+            state = f"lacks {', '.join(missing)}" if columns else "does not exist"
+            raise dg.Failure(f"{relation} {state}: build it with the analytics job (dbt step dbt_analytics)")
+        day = con.execute(f"select max(as_of_date) from {relation}").fetchone()[0]
         if day is None:
-            raise dg.Failure(f"no data to segment {entity}s on ({table} has no day with data): "
+            raise dg.Failure(f"no data to segment {entity}s on ({relation} has no rows): "
                              "run the daily pipeline and the analytics job first")
         out[entity] = day
     return out
@@ -122,12 +122,6 @@ def materialize_segments(con: duckdb.DuckDBPyConnection, cfg: segment_config.Seg
         con.execute(SEGMENT_MEMBERSHIP.ddl(replace=True))
         con.execute(SEGMENT_HISTORY.ddl())  # kept across runs: one row per segment and as-of date
         con.execute(SEGMENT_COUNTS.ddl(replace=True))
-        for entity, table in segment_sql.ATTRIBUTE_TABLES.items():
-            # the declared table, filled by name: a column the SQL computes but the
-            # declaration lacks is an error, never an undeclared column
-            con.execute(table.ddl(replace=True))
-            con.execute(f"insert into {table.relation} by name select * from ({segment_sql.attributes_sql(entity)})",
-                        [summary.as_of[entity]])
         for seg in cfg.segments:
             select, params = segment_sql.membership_sql(seg.rule, seg.entity)
             where, _ = segment_sql.compile_rule(seg.rule, seg.entity)
@@ -170,11 +164,11 @@ def _counts_table(counts: list[tuple]) -> dg.MetadataValue:
     kinds={"duckdb", "python"},
     pool=WAREHOUSE_POOL,
     metadata={**SEGMENT_MEMBERSHIP.metadata(),
-              **other_tables_metadata(SEGMENT_COUNTS, SEGMENT_HISTORY, SEGMENT_DEFINITIONS,
-                                     *segment_sql.ATTRIBUTE_TABLES.values())},
+              **other_tables_metadata(SEGMENT_COUNTS, SEGMENT_HISTORY, SEGMENT_DEFINITIONS)},
     description="Rule-based user and account segments from BIZINTEL_SEGMENTS_CONFIG (config/segments.yaml): "
     "segments.segment_membership (current members), segment_counts, segment_history (one row per segment "
-    "and as-of date), segment_definitions, and the user_attributes / account_attributes the rules test.",
+    "and as-of date) and segment_definitions, evaluated over the dbt models segments.user_attributes / "
+    "account_attributes.",
 )
 def segment_membership(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
     try:
