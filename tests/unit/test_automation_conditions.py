@@ -1,9 +1,9 @@
 """Declarative automation on the real graph, evaluated the way the daemon's
 automation-condition sensor evaluates it (``dg.evaluate_automation_conditions``
 over a real instance whose event log holds the materializations of a daily
-load): the marts and the analysts' copy follow their inputs, the forecasts wait
-for their hour and then for the day's KPIs, nothing else is automated, and the
-sensor starts like every bizintel sensor."""
+load): the marts (once their inputs exist) and the analysts' copy follow their
+inputs, the forecasts wait for their hour and then for the day's KPIs, nothing
+else is automated, and the sensor starts like every bizintel sensor."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from bizintel_dagster import runner, settings
+from bizintel_dagster.defs import jobs
 from bizintel_dagster.defs.automation import conditions, sensors
 
 KPI_DAILY = dg.AssetKey(["kpis", "kpi_daily"])
@@ -31,44 +32,69 @@ def _requested(result, graph) -> set[dg.AssetKey]:
     return {key for key in graph.get_all_asset_keys() if result.get_num_requested(key)}
 
 
-def _load(instance, day: str) -> None:
-    """The day's load as the instance records it (the layers below are not under test)."""
-    for key in LOADED:
-        partition = None if key.path[-1] == "dim_users" else day
+def _materialize(instance, graph, keys, day: str) -> None:
+    """Materializations as the instance records them (the layers that make them are
+    not under test): ``day`` of a partitioned asset, the whole of an unpartitioned one."""
+    for key in keys:
+        partition = day if graph.get(key).partitions_def else None
         instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key, partition=partition))
+
+
+def _evening_before_yesterday():
+    """Midnight starting yesterday (business time zone) and the day loaded then."""
+    tz = ZoneInfo(settings.timezone())
+    today = datetime.now(tz).date()
+    midnight = datetime(today.year, today.month, today.day, tzinfo=tz) - timedelta(days=1)
+    return midnight, (midnight.date() - timedelta(days=2)).isoformat()
+
+
+def test_a_first_load_that_stopped_before_the_business_layer_starts_no_mart_over_missing_tables():
+    """A fresh warehouse whose first daily run built the seeds, the cleansed layer
+    and the dimensions, then failed in the business step: the marts that read the
+    dimensions would read enriched tables that do not exist, so they wait; the
+    analysts' copy publishes what there is."""
+    definitions = runner.load_definitions()
+    graph = definitions.resolve_asset_graph()
+    midnight, day = _evening_before_yesterday()
+    built = (dg.AssetSelection.groups("reference", "raw", "cleansed")
+             | dg.AssetSelection.assets(dg.AssetKey(["enriched", "dim_users"]), dg.AssetKey(["enriched", "dim_accounts"])))
+    with dg.instance_for_test() as instance:
+        first = dg.evaluate_automation_conditions(defs=definitions, instance=instance,
+                                                  evaluation_time=midnight + timedelta(minutes=10))
+        _materialize(instance, graph, built.resolve(graph), day)
+        tick = dg.evaluate_automation_conditions(defs=definitions, instance=instance, cursor=first.cursor,
+                                                 evaluation_time=midnight + timedelta(minutes=20))
+        assert _requested(tick, graph) == {PUBLISH}
 
 
 def test_marts_and_publish_follow_a_load_and_forecasts_wait_for_their_hour_and_the_days_kpis():
     definitions = runner.load_definitions()
     graph = definitions.resolve_asset_graph()
-    tz = ZoneInfo(settings.timezone())
-    today = datetime.now(tz).date()
-    evening = datetime(today.year, today.month, today.day, tzinfo=tz) - timedelta(days=1)  # yesterday 00:00
-    day = (evening.date() - timedelta(days=2)).isoformat()
+    midnight, day = _evening_before_yesterday()
     forecast_hour = int(conditions.cron_for("daily_forecast").split()[1])
 
     def at(hour: int, minute: int) -> datetime:
-        return evening + timedelta(hours=hour, minutes=minute)
+        return midnight + timedelta(hours=hour, minutes=minute)
 
     with dg.instance_for_test() as instance:
         def tick(when: datetime, cursor=None):
             return dg.evaluate_automation_conditions(defs=definitions, instance=instance, evaluation_time=when,
                                                      cursor=cursor)
 
-        # Switching automation on builds nothing by itself.
+        # A warehouse built before automation was switched on: switching it on builds nothing.
+        _materialize(instance, graph, dg.AssetSelection.groups("reference", *jobs.DAILY_GROUPS).resolve(graph), day)
         first = tick(at(forecast_hour - 1, 0))
         assert first.total_requested == 0
 
-        _load(instance, day)
+        _materialize(instance, graph, LOADED, day)
         after_load = tick(at(forecast_hour - 1, 10), first.cursor)
         requested = _requested(after_load, graph)
-        followers = {key for key in dg.AssetSelection.assets(*LOADED).downstream().resolve(graph)
-                     if graph.get(key).automation_condition == conditions.follow_inputs()}
-        assert requested == followers
+        marts = {key for key in dg.AssetSelection.assets(*LOADED).downstream().resolve(graph)
+                 if graph.get(key).group_name in jobs.ANALYTICS_GROUPS}
+        assert requested == marts | {PUBLISH}
         for key in ("subscriptions/mrr_account_monthly", "subscriptions/mrr_monthly", "cohorts/cohort_retention",
                     "kpis/kpi_period_rollups", "customers/account_kmeans_segments", "segments/segment_membership"):
             assert dg.AssetKey.from_user_string(key) in requested, key  # mrr_monthly: two hops, one tick
-        assert PUBLISH in requested
         # before the forecast hour: no forecast; never a daily layer, a report or an alert
         assert not requested & FORECASTS
         assert not {k for k in requested if graph.get(k).partitions_def or k.path[0] in ("reports", "alerts")}
@@ -78,13 +104,13 @@ def test_marts_and_publish_follow_a_load_and_forecasts_wait_for_their_hour_and_t
         # The forecast hour passes: the forecasts wait for inputs updated since then.
         at_hour = tick(at(forecast_hour, 5), after_load.cursor)
         assert not _requested(at_hour, graph) & FORECASTS
-        _load(instance, day)  # the day's rollup, after the forecast hour
+        _materialize(instance, graph, LOADED, day)  # the day's rollup, after the forecast hour
         after_rollup = tick(at(forecast_hour + 1, 10), at_hour.cursor)
         assert FORECASTS <= _requested(after_rollup, graph)
         # once a day: a later load the same day re-runs the marts, not the forecasts
         quiet = tick(at(forecast_hour + 1, 20), after_rollup.cursor)
         assert quiet.total_requested == 0
-        _load(instance, day)
+        _materialize(instance, graph, LOADED, day)
         again = tick(at(forecast_hour + 2, 0), quiet.cursor)
         assert PUBLISH in _requested(again, graph) and not _requested(again, graph) & FORECASTS
 

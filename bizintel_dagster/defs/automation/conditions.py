@@ -4,12 +4,15 @@ by group, in one mapping read by the dbt translator and the Python assets' specs
 (sensors.py) evaluates them; like every bizintel sensor it starts stopped unless
 ``BIZINTEL_AUTOMATION_DEFAULT_STATUS=running``.
 
+- The analysts' copy **follows its inputs**: once an input was updated (a day
+  loaded or re-run, a mart rebuilt, a report or alert written) and nothing
+  upstream or itself is still running, it is published again.
 - The unpartitioned marts (KPI roll-ups, subscriptions, cohorts, customers,
-  experiments, segments) and the analysts' copy **follow their inputs**: once an
-  input was updated (a day loaded or re-run, a report or alert written) and
-  nothing upstream or itself is still running, they are rebuilt (the marts over
-  every day, in one run: a mart whose input is requested in the same tick is
-  requested with it).
+  experiments, segments) follow their inputs the same way **once every input
+  has been built** (a daily input: at least one day), so loading the reference
+  seeds into a fresh warehouse does not start marts over tables that do not
+  exist yet. They are rebuilt over every day, in one run: a mart whose input is
+  requested in the same tick is requested with it.
 - The forecasts are calendar-bound: once a day, after
   BIZINTEL_DAILY_FORECAST_HOUR, as soon as each of their inputs has been updated
   since that hour (``on_cron``): a forecast follows the day's KPIs, never runs
@@ -49,10 +52,17 @@ def daily_after_inputs(name: str) -> dg.AutomationCondition:
     return dg.AutomationCondition.on_cron(cron_for(name), settings.timezone())
 
 
+def follow_built_inputs() -> dg.AutomationCondition:
+    """``follow_inputs`` once every input exists (or is requested in the same tick)."""
+    inputs_built = dg.AutomationCondition.all_deps_match(
+        ~dg.AutomationCondition.missing() | dg.AutomationCondition.will_be_requested())
+    return (follow_inputs() & inputs_built).with_label("follow_built_inputs")
+
+
 @cache
 def conditions() -> dict[str, dg.AutomationCondition]:
     return {
-        **{group: follow_inputs() for group in ANALYTICS_GROUPS},
+        **{group: follow_built_inputs() for group in ANALYTICS_GROUPS},
         "forecasts": daily_after_inputs("daily_forecast"),
         "publish": follow_inputs(),
     }
