@@ -25,6 +25,7 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -38,19 +39,6 @@ if TYPE_CHECKING:  # the runner imports Dagster; `bizintel prepare` and `generat
 LAYER_SCHEMAS = (
     "raw", "reference", "cleansed", "enriched", "fused", "kpis",
     "subscriptions", "cohorts", "customers", "experiments", "segments", "forecasts", "reports", "alerts",
-)
-
-# What `bizintel run` materializes, in order: each job reads what the previous ones wrote.
-# The daily pipeline is the only partitioned one; it runs as one run over the landing range.
-RUN_SEQUENCE = (
-    "reference_job",
-    "daily_pipeline_job",
-    "analytics_job",
-    "forecast_job",
-    "weekly_report_job",
-    "monthly_report_job",
-    "alert_evaluation_job",
-    "publish_job",
 )
 
 
@@ -92,10 +80,6 @@ def generate(args: argparse.Namespace) -> None:
     generator.main(argv)
 
 
-# After a backfill the unpartitioned marts are rebuilt over all days, then published.
-BACKFILL_SEQUENCE = ("daily_pipeline_job", "analytics_job", "publish_job")
-
-
 @dataclass
 class RunOutcome:
     """What `bizintel run` / `backfill` report: every evaluated check with its
@@ -119,11 +103,13 @@ class RunOutcome:
         return 1 if self.failed_steps or self.errors else 0
 
 
-def materialize_all(first: date, last: date, sequence: tuple[str, ...] = RUN_SEQUENCE,
+def materialize_all(first: date, last: date, jobs: Collection[str] | None = None,
                     definitions=None) -> RunOutcome:
-    """The jobs of ``sequence`` in order, the daily pipeline over [first, last] in
-    one run; stops after the first job that fails (the next ones read what it
-    writes). Returns every evaluated check and every failed step.
+    """The jobs (default: what `bizintel run` materializes, ``defs/jobs.py``
+    RUN_JOBS) in the asset graph's order (``runner.jobs_in_graph_order``), each
+    partitioned one over [first, last] in one run; stops after the first job that
+    fails (the next ones read what it writes). Returns every evaluated check and
+    every failed step.
 
     dbt's console output (hundreds of lines per run) and the failed steps' full
     traces go to a log file, so the terminal shows one line per job and the summary."""
@@ -134,14 +120,19 @@ def materialize_all(first: date, last: date, sequence: tuple[str, ...] = RUN_SEQ
     except ValueError as exc:
         raise SystemExit(str(exc)) from None
     definitions = definitions or runner.load_definitions()
+    if jobs is None:
+        from bizintel_dagster.defs.jobs import RUN_JOBS
+
+        jobs = RUN_JOBS
+    order = runner.jobs_in_graph_order(definitions, jobs)
     instance = runner.default_instance()
     log_path = Path(settings.get("BIZINTEL_DATA_DIR")) / "logs" / f"run-{time.strftime('%Y%m%dT%H%M%S')}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     print(f"  dbt and step output: {log_path}")
     outcome = RunOutcome(log_path=log_path)
     with log_path.open("w", encoding="utf-8") as log:
-        for job_name in sequence:
-            window = (first, last) if job_name == "daily_pipeline_job" else ()
+        for job_name in order:
+            window = (first, last) if definitions.resolve_job_def(job_name).partitions_def else ()
             started = time.monotonic()
             with contextlib.redirect_stdout(log):
                 result = runner.run_job(definitions, job_name, instance, *window, log_level="WARNING")
@@ -294,7 +285,9 @@ def backfill(args: argparse.Namespace) -> None:
         raise SystemExit(f"--end {last} is before --start {first}")
     require_partitions(first, last)
     print(f"backfilling {(last - first).days + 1} daily partitions {first} .. {last} in one run")
-    finish(materialize_all(first, last, BACKFILL_SEQUENCE))
+    from bizintel_dagster.defs.jobs import BACKFILL_JOBS
+
+    finish(materialize_all(first, last, BACKFILL_JOBS))
 
 
 def bench(args: argparse.Namespace) -> None:

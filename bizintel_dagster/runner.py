@@ -6,9 +6,10 @@ them), else to an ephemeral one.
 
 from __future__ import annotations
 
+import graphlib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -32,6 +33,33 @@ def load_definitions() -> dg.Definitions:
 
 def default_instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+
+
+def selected_assets(definitions: dg.Definitions, job_name: str) -> frozenset[dg.AssetKey]:
+    return frozenset(definitions.resolve_job_def(job_name).asset_layer.selected_asset_keys)
+
+
+def jobs_in_graph_order(definitions: dg.Definitions, job_names: Iterable[str]) -> list[str]:
+    """The jobs in an order where none runs before a job that materializes one of
+    its upstream assets (the asset graph decides, transitively; jobs it does not
+    order by name). Raises ValueError when two jobs each need the other first."""
+    graph = definitions.resolve_asset_graph()
+    selected = {name: selected_assets(definitions, name) for name in job_names}
+    upstream = {name: dg.AssetSelection.assets(*keys).upstream().resolve(graph) - keys
+                for name, keys in selected.items()}
+    sorter = graphlib.TopologicalSorter({
+        name: {other for other, keys in selected.items() if other != name and (keys - selected[name]) & upstream[name]}
+        for name in selected})
+    try:
+        sorter.prepare()
+    except graphlib.CycleError as exc:
+        raise ValueError(f"jobs that need each other first: {' -> '.join(exc.args[1])}") from None
+    order: list[str] = []
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready())
+        order += ready
+        sorter.done(*ready)
+    return order
 
 
 def range_tags(first: date, last: date) -> dict[str, str]:

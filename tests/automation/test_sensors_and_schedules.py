@@ -200,18 +200,14 @@ def test_schedule_crons_and_time_zone_come_from_settings(monkeypatch):
     assert schedules.daily_rollup_schedule.execution_timezone == settings.timezone()
     assert schedules.daily_rollup_schedule.job_name == "daily_pipeline_job"
     assert schedules.cron_for("daily_rollup") == "0 3 * * *"  # seed 001 defaults
-    assert schedules.cron_for("daily_forecast") == "0 2 * * *"
+    assert schedules.cron_for("daily_forecast") == "0 2 * * *"  # the forecasts' on_cron condition
     assert schedules.cron_for("weekly_report") == "0 4 * * 1"
-    assert schedules.cron_for("monthly_cohorts") == "0 5 1 * *"
-    assert schedules.cron_for("monthly_report") == "30 5 1 * *"
+    assert schedules.cron_for("monthly_report") == "30 5 1 * *"  # BIZINTEL_MONTHLY_COHORTS_HOUR
     jobs = {s.name: (s.job_name, s.cron_schedule, s.execution_timezone) for s in (
-        schedules.daily_forecast_schedule, schedules.weekly_report_schedule, schedules.monthly_cohorts_schedule,
-        schedules.monthly_report_schedule, schedules.raw_retention_schedule)}
+        schedules.weekly_report_schedule, schedules.monthly_report_schedule, schedules.raw_retention_schedule)}
     tz = settings.timezone()
     assert jobs == {
-        "daily_forecast_schedule": ("forecast_job", "0 2 * * *", tz),
         "weekly_report_schedule": ("weekly_report_job", "0 4 * * 1", tz),
-        "monthly_cohorts_schedule": ("analytics_job", "0 5 1 * *", tz),
         "monthly_report_schedule": ("monthly_report_job", "30 5 1 * *", tz),
         "raw_retention_schedule": ("raw_retention_job", "30 1 * * *", tz),
     }
@@ -240,7 +236,9 @@ def test_every_job_of_the_schedules_and_sensors_is_in_the_code_location():
 
     repo = runner.load_definitions().get_repository_def()
     names = {s.name for s in repo.sensor_defs} | {s.name for s in repo.schedule_defs}
-    assert {"landing_zone_sensor", "kpi_alert_sensor", "asset_check_alert_sensor", "freshness_alert_sensor",
-            "daily_rollup_schedule", "daily_forecast_schedule", "weekly_report_schedule",
-            "monthly_cohorts_schedule", "monthly_report_schedule", "raw_retention_schedule"} <= names
+    assert {"landing_zone_sensor", "late_data_sensor", "kpi_alert_sensor", "asset_check_alert_sensor",
+            "freshness_alert_sensor", "automation_condition_sensor", "daily_rollup_schedule",
+            "weekly_report_schedule", "monthly_report_schedule", "raw_retention_schedule"} <= names
     assert repo.get_job("alert_evaluation_job") and repo.get_job("raw_retention_job")
+    # what follows its inputs is automated, not scheduled as well (no second run at a wall-clock hour)
+    assert not {"daily_forecast_schedule", "monthly_cohorts_schedule"} & names

@@ -24,7 +24,7 @@ from matplotlib import image as mpimg
 from openpyxl import load_workbook
 
 from bizintel_dagster import metrics, money, runner, settings
-from bizintel_dagster.defs.reports.jobs import period_run_config
+from bizintel_dagster.defs.jobs import period_run_config
 from bizintel_dagster.demo import generator
 from bizintel_dagster.reporting.content import HEADLINE_METRICS
 from bizintel_dagster.reporting.model import format_value, money_text

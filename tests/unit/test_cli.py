@@ -1,7 +1,8 @@
 """`bizintel run` / `backfill`'s verdict on real Dagster results: a job of trivial
 assets with a WARN and an ERROR check and a failing step, executed in-process
-through runner.run_job, the code path of cli.materialize_all. And the check of
-the landing range against the daily partitions, before anything runs."""
+through runner.run_job, the code path of cli.materialize_all, in the order the
+asset graph gives. And the check of the landing range against the daily
+partitions, before anything runs."""
 
 from datetime import date
 
@@ -14,7 +15,12 @@ from bizintel_dagster.partitions import first_day
 DAY = date(2026, 6, 1)
 
 
-@dg.asset(key=["t", "warned"])
+@dg.asset(key=["t", "broken"])
+def broken():
+    raise ValueError("landing file app.jsonl is unreadable\nsecond line of the detail")
+
+
+@dg.asset(key=["t", "warned"], deps=[broken])
 def warned():
     return dg.MaterializeResult()
 
@@ -37,11 +43,6 @@ def blocked():
 @dg.asset_check(asset=blocked, name="totals_reconcile")
 def totals_reconcile():
     return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.ERROR)
-
-
-@dg.asset(key=["t", "broken"])
-def broken():
-    raise ValueError("landing file app.jsonl is unreadable\nsecond line of the detail")
 
 
 DEFS = dg.Definitions(
@@ -87,15 +88,37 @@ def test_a_failed_error_check_exits_1(capsys):
 
 
 def test_a_failed_step_exits_1_with_one_line_and_the_trace_in_the_log(capsys):
-    outcome, code, out = _verdict(("broken_job", "warn_job"), capsys)
+    # Named in the wrong order: the graph runs broken_job first (t/warned reads t/broken).
+    outcome, code, out = _verdict(("warn_job", "broken_job"), capsys)
     assert code == 1
-    # The sequence stops at the failed job: what follows reads what it writes.
+    # The run stops at the failed job: what follows reads what it writes.
     assert "warn_job" not in out and not outcome.checks
     lines = [line for line in out.splitlines() if "t__broken" in line]
     assert lines == ["    FAILED broken_job t__broken: ValueError: landing file app.jsonl is unreadable"]
     assert " 0 failed" not in out and "result: FAILED, 1 failures (1 steps" in out
     log = outcome.log_path.read_text()
     assert ", in broken" in log and "second line of the detail" in log  # the stack and the whole message
+
+
+def test_jobs_run_in_graph_order_and_jobs_that_need_each_other_first_are_refused():
+    from bizintel_dagster.runner import jobs_in_graph_order
+
+    assert jobs_in_graph_order(DEFS, ["warn_job", "error_job", "broken_job"]) == ["broken_job", "error_job", "warn_job"]
+
+    @dg.asset
+    def a(): ...
+
+    @dg.asset(deps=[a])
+    def b(): ...
+
+    @dg.asset(deps=[b])
+    def c(): ...
+
+    crossed = dg.Definitions(assets=[a, b, c], jobs=[
+        dg.define_asset_job("ends_job", selection=dg.AssetSelection.assets(a, c)),
+        dg.define_asset_job("middle_job", selection=dg.AssetSelection.assets(b))])
+    with pytest.raises(ValueError, match="jobs that need each other first"):
+        jobs_in_graph_order(crossed, ["ends_job", "middle_job"])
 
 
 def _landing_day(landing, day: str) -> None:

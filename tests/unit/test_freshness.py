@@ -29,8 +29,14 @@ def test_daily_layers_warn_before_they_fail_a_day_after_the_load():
     assert timedelta(days=1) < warn < fail < timedelta(days=2)
 
 
+def test_the_marts_and_forecasts_that_follow_the_daily_load_are_as_fresh_as_it():
+    policies = freshness.freshness_policies()
+    for group in ("cohorts", "subscriptions", "kpi_rollups", "segments", "forecasts"):
+        assert policies[group] == policies["kpis"], group
+
+
 def test_scheduled_deadlines_follow_their_ticks():
-    for group, schedule in (("reports", "weekly_report"), ("cohorts", "monthly_cohorts")):
+    for group, schedule in (("reports", "weekly_report"),):
         policy = freshness.freshness_policies()[group]
         minute, hour, *rest = cron_for(schedule).split()
         d_minute, d_hour, *d_rest = policy.deadline_cron.split()

@@ -1,7 +1,7 @@
 """Alert evaluation as an asset: ``alerts/alert_events`` is the warehouse's
 ``alerts`` schema (events, deliveries, history, per-rule outcomes).
 
-Runs of ``alert_evaluation_job`` are launched by sensors: ``kpi_alert_sensor``
+Runs of ``alert_evaluation_job`` (``defs/jobs.py``) are launched by sensors: ``kpi_alert_sensor``
 when daily KPIs are materialized (with the materialized dates), and
 ``asset_check_alert_sensor`` when runs finish with failed asset checks (with the
 failures). A manual run without config evaluates the latest
@@ -107,9 +107,3 @@ def alert_events(context: dg.AssetExecutionContext, config: AlertEvaluationConfi
         "deliveries": dg.MetadataValue.json(meta["deliveries"]),
     })
 
-
-alert_evaluation_job = dg.define_asset_job(
-    "alert_evaluation_job",
-    selection=dg.AssetSelection.assets(ALERT_EVENTS_KEY),
-    description="Evaluate alert rules on the KPI tables, record alerts and notify the configured channels.",
-)

@@ -19,6 +19,7 @@ from dagster_duckdb import DuckDBResource
 
 from bizintel_dagster.metadata import column_schema, markdown_table
 from bizintel_dagster.tables import Table, col
+from bizintel_dagster.defs.automation.conditions import condition_for_group
 from bizintel_dagster.defs.freshness import freshness_policy_for_group
 from bizintel_dagster.policies import OWNERS, retry_transient
 from bizintel_dagster.warehouse import WAREHOUSE_POOL
@@ -101,6 +102,7 @@ def profiles(segments: pd.DataFrame) -> pd.DataFrame:
     key=SEGMENTS_KEY,
     group_name="customers",
     freshness_policy=freshness_policy_for_group("customers"),
+    automation_condition=condition_for_group("customers"),
     deps=[SCORECARD_KEY],
     owners=OWNERS,
     kinds={"python", "scikitlearn", "duckdb"},

@@ -27,6 +27,7 @@ from dagster_duckdb import DuckDBResource
 
 from bizintel_dagster.metadata import column_schema, query_table
 from bizintel_dagster.tables import Table, col
+from bizintel_dagster.defs.automation.conditions import condition_for_group
 from bizintel_dagster.defs.freshness import freshness_policy_for_group
 from bizintel_dagster.policies import OWNERS, retry_transient
 from bizintel_dagster.warehouse import WAREHOUSE_POOL
@@ -178,6 +179,7 @@ def _headline(results: pd.DataFrame) -> str:
     key=RESULTS_KEY,
     group_name="experiments",
     freshness_policy=freshness_policy_for_group("experiments"),
+    automation_condition=condition_for_group("experiments"),
     deps=[COUNTS_KEY],
     owners=OWNERS,
     kinds={"python", "pandas", "duckdb"},

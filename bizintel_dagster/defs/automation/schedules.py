@@ -1,14 +1,17 @@
-"""Schedules (seed 001), in the business time zone (BIZINTEL_TIMEZONE), each at
-a configurable local hour:
+"""Schedules (seed 001) for the calendar-bound work, in the business time zone
+(BIZINTEL_TIMEZONE), each at a configurable local hour:
 
 - ``daily_rollup_schedule``: ``daily_pipeline_job`` for yesterday's partition at
   BIZINTEL_DAILY_ROLLUP_HOUR (default 03:00);
-- ``daily_forecast_schedule``: ``forecast_job`` daily at BIZINTEL_DAILY_FORECAST_HOUR (02:00);
 - ``weekly_report_schedule``: ``weekly_report_job`` on Mondays at BIZINTEL_WEEKLY_REPORT_HOUR (04:00);
-- ``monthly_cohorts_schedule``: ``analytics_job`` (cohorts and the other marts) on the
-  1st at BIZINTEL_MONTHLY_COHORTS_HOUR (05:00), and ``monthly_report_schedule``:
-  ``monthly_report_job`` half an hour later;
+- ``monthly_report_schedule``: ``monthly_report_job`` on the 1st at
+  BIZINTEL_MONTHLY_COHORTS_HOUR:30 (05:30);
 - ``raw_retention_schedule``: ``raw_retention_job`` daily at 01:30.
+
+What follows its inputs is not scheduled but automated (``conditions.py``): the
+marts and the analysts' copy after each load, the forecasts once a day after
+BIZINTEL_DAILY_FORECAST_HOUR (``cron_for("daily_forecast")``) once the day's
+KPIs are in.
 """
 
 from __future__ import annotations
@@ -16,22 +19,19 @@ from __future__ import annotations
 import dagster as dg
 
 from bizintel_dagster import partitions, settings
-from bizintel_dagster.defs.analytics.jobs import analytics_job
 from bizintel_dagster.defs.automation.retention import raw_retention_job
-from bizintel_dagster.defs.forecasts.jobs import forecast_job
-from bizintel_dagster.defs.jobs import daily_pipeline_job
-from bizintel_dagster.defs.reports.jobs import monthly_report_job, weekly_report_job
+from bizintel_dagster.defs.jobs import daily_pipeline_job, monthly_report_job, weekly_report_job
 from bizintel_dagster.runner import TRIGGER_TAG
 
 
-# schedule name -> (cron with {hour}, hour setting)
+# calendar-bound work -> cron with {hour}, the hour from BIZINTEL_<NAME>_HOUR
 CRONS = {
     "daily_rollup": "0 {hour} * * *",
-    "daily_forecast": "0 {hour} * * *",
+    "daily_forecast": "0 {hour} * * *",  # the forecasts' automation condition (conditions.py)
     "weekly_report": "0 {hour} * * 1",
-    "monthly_cohorts": "0 {hour} 1 * *",
-    "monthly_report": "30 {hour} 1 * *",  # after the monthly cohorts / analytics run
+    "monthly_report": "30 {hour} 1 * *",
 }
+# The monthly report keeps the hour setting of the monthly marts it once followed.
 _HOUR_SETTING = {"monthly_report": "monthly_cohorts"}
 
 
@@ -80,13 +80,8 @@ def _scheduled(name: str, job, description: str) -> dg.ScheduleDefinition:
     )
 
 
-daily_forecast_schedule = _scheduled(
-    "daily_forecast", forecast_job, "Revenue and DAU forecasts, daily at BIZINTEL_DAILY_FORECAST_HOUR.")
 weekly_report_schedule = _scheduled(
     "weekly_report", weekly_report_job, "Reports for the last complete week, Mondays at BIZINTEL_WEEKLY_REPORT_HOUR.")
-monthly_cohorts_schedule = _scheduled(
-    "monthly_cohorts", analytics_job,
-    "Cohorts and the other analytics marts, on the 1st at BIZINTEL_MONTHLY_COHORTS_HOUR.")
 monthly_report_schedule = _scheduled(
     "monthly_report", monthly_report_job,
-    "Reports for the last complete month, on the 1st, 30 minutes after the monthly cohorts.")
+    "Reports for the last complete month, on the 1st at BIZINTEL_MONTHLY_COHORTS_HOUR:30.")

@@ -37,6 +37,10 @@ notifies them. A failed non-blocking check does not fail its run, so a run-
 failure sensor is not enough: the sensor reads the check evaluations of every
 finished run from the instance's event log.
 
+``automation_condition_sensor`` — evaluates the assets' automation conditions
+(``conditions.py``: the marts and the analysts' copy follow their inputs, the
+forecasts run daily once the day's KPIs are in) and launches what they request.
+
 ``freshness_alert_sensor`` — assets whose freshness state, as Dagster's freshness
 daemon records it (``instance.get_freshness_state_records``), turned WARN or FAIL
 since the last tick → one alert through the alert channels (no run: the sensor
@@ -57,10 +61,9 @@ import dagster as dg
 
 from bizintel_dagster import partitions, settings
 from bizintel_dagster.runner import RANGE_END_TAG, RANGE_START_TAG, TRIGGER_TAG
-from bizintel_dagster.defs.alerts.assets import ALERT_OP_NAME, KPI_DAILY_KEY, alert_evaluation_job
-from bizintel_dagster.defs.dbt.assets import dbt_rolling
-from bizintel_dagster.defs.dbt.jobs import rolling_window_job
-from bizintel_dagster.defs.jobs import daily_pipeline_job
+from bizintel_dagster.defs.alerts.assets import ALERT_OP_NAME, KPI_DAILY_KEY
+from bizintel_dagster.defs.dbt.assets import dbt_steps
+from bizintel_dagster.defs.jobs import alert_evaluation_job, daily_pipeline_job, rolling_window_job
 from bizintel_dagster.defs.raw.landing import SOURCES, day_of_folder, is_in_flight, partition_entries
 
 PARTITION_TAG = "dagster/partition"
@@ -225,11 +228,11 @@ class WindowDependency:
     mapping: dg.PartitionMapping
 
 
-def window_dependencies(assets_def: dg.AssetsDefinition = dbt_rolling) -> list[WindowDependency]:
-    """The dependencies of the rolling step that span more than one day, read from
+def window_dependencies(assets_defs: list[dg.AssetsDefinition] = dbt_steps) -> list[WindowDependency]:
+    """The dependencies of the dbt steps that span more than one day, read from
     the graph (the translator's partition mappings), not restated here."""
     return [WindowDependency(spec.key, dep.asset_key, dep.partition_mapping)
-            for spec in assets_def.specs for dep in spec.deps
+            for assets_def in assets_defs for spec in assets_def.specs for dep in spec.deps
             if isinstance(dep.partition_mapping, dg.TimeWindowPartitionMapping)]
 
 
@@ -300,6 +303,24 @@ def late_data_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
                                           {TRIGGER_TAG: "late_data"}))
         context.log.info(f"requesting rolling-window re-run for {group[0]} .. {group[-1]}")
     return dg.SensorResult(run_requests=requests, cursor=cursor)
+
+
+# ----------------------------------------------------------------------------
+# Declarative automation
+# ----------------------------------------------------------------------------
+
+# Evaluates every asset's automation condition (defs/automation/conditions.py).
+# Declared here so that it starts like the other sensors: Dagster's implicit
+# default_automation_condition_sensor starts stopped whatever bizintel's setting,
+# so nothing was ever automated unless someone switched it on in the UI.
+automation_sensor = dg.AutomationConditionSensorDefinition(
+    "automation_condition_sensor",
+    target=dg.AssetSelection.all(),
+    default_status=default_status(),
+    minimum_interval_seconds=settings.sensor_interval_seconds(),
+    description="Declarative automation: the marts and the analysts' copy follow their inputs, the "
+    "forecasts run once a day after BIZINTEL_DAILY_FORECAST_HOUR once the day's KPIs are in.",
+)
 
 
 # ----------------------------------------------------------------------------

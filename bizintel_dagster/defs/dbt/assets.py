@@ -1,21 +1,24 @@
-"""dbt models as Dagster assets, in five steps so that blocking checks sit
-between layers:
+"""dbt models as Dagster assets, one ``@dbt_assets`` op per step, built by
+``build_step`` from the steps ``dbt_project.yml`` declares per folder
+(``steps.py``), so that blocking checks sit between layers. Today, in the order
+they run:
 
 - ``dbt_reference``: the versioned seeds (unpartitioned);
 - ``dbt_cleansed``: staging views, scored/cleansed tables, quarantine, DQ stats;
+- ``dbt_dimensions``: ``dim_users`` and ``dim_accounts``, rebuilt in full
+  (unpartitioned), after the cleansed step's blocking checks;
 - ``dbt_business``: enriched, fused and the same-day KPI models;
-- ``dbt_rolling``: the rolling-window KPIs (tag ``rolling_window``: WAU, MAU,
-  stickiness, churn) and the partitioned models downstream of them
-  (``kpi_daily``). Its own step because its dependency on the activity spans the
+- ``dbt_rolling``: the rolling-window KPIs (WAU, MAU, stickiness, churn) and
+  ``kpi_daily``. Its own step because its dependency on the activity spans the
   activity window (``activity.window_mapping``): a re-run of day D makes
   D .. D + W of this step stale, and ``late_data_sensor`` re-runs exactly those;
-- ``dbt_analytics``: unpartitioned marts rebuilt in full over all days (tag
-  ``analytics``: KPI roll-ups and growth, missing dates, subscriptions / MRR,
-  cohorts, customers, experiment counts), run by ``analytics_job``.
+- ``dbt_analytics``: unpartitioned marts rebuilt in full over all days (KPI
+  roll-ups and growth, missing dates, subscriptions / MRR, cohorts, customers,
+  experiment counts, MetricFlow's time spine).
 
 A failing blocking check on a cleansed asset (e.g. quality score < 90) stops
-``dbt_business`` for the run. Partitioned steps pass their window to dbt as vars
-and backfill ranges in a single run.
+every step that reads it for the run. Partitioned steps pass their window to dbt
+as vars and backfill ranges in a single run.
 """
 
 
@@ -29,6 +32,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from bizintel_dagster import activity, partitions, settings, warehouse
+from bizintel_dagster.defs.dbt import steps
 from bizintel_dagster.defs.dbt.project import dbt_project
 from bizintel_dagster.defs.dbt.translator import translator
 from bizintel_dagster.metadata import column_schema, query_table
@@ -228,76 +232,29 @@ def _invoke(dbt: DbtCliResource, args: list[str], context: dg.AssetExecutionCont
     return events
 
 
-# The rolling-window models and every model downstream of them: the partitioned
-# ones form dbt_rolling (the unpartitioned marts stay in dbt_analytics).
-ROLLING_SELECT = "tag:rolling_window+"
+def build_step(step: steps.Step) -> dg.AssetsDefinition:
+    """One dbt build over the step's models and seeds: partitioned steps get the
+    daily partitions, their window as dbt vars and ranges in one run; the others
+    rebuild in full. Every step claims the warehouse pool (one writer)."""
+
+    @dbt_assets(
+        manifest=MANIFEST,
+        project=dbt_project,
+        select=step.select,
+        name=step.op_name,
+        partitions_def=daily_partitions if step.partitioned else None,
+        backfill_policy=single_run_backfill if step.partitioned else None,
+        dagster_dbt_translator=translator,
+        pool=warehouse.WAREHOUSE_POOL,
+    )
+    def _step(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+        yield from _run_dbt(context, dbt, partitioned=step.partitioned)
+
+    return _step
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    select="resource_type:seed",
-    name="dbt_reference",
-    dagster_dbt_translator=translator,
-    pool=warehouse.WAREHOUSE_POOL,
-)
-def dbt_reference(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    yield from _run_dbt(context, dbt, partitioned=False)
-
-
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    select="tag:cleansed",
-    name="dbt_cleansed",
-    partitions_def=daily_partitions,
-    backfill_policy=single_run_backfill,
-    dagster_dbt_translator=translator,
-    pool=warehouse.WAREHOUSE_POOL,
-)
-def dbt_cleansed(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    yield from _run_dbt(context, dbt, partitioned=True)
-
-
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    select="resource_type:model",
-    exclude=f"tag:cleansed tag:analytics {ROLLING_SELECT}",
-    name="dbt_business",
-    partitions_def=daily_partitions,
-    backfill_policy=single_run_backfill,
-    dagster_dbt_translator=translator,
-    pool=warehouse.WAREHOUSE_POOL,
-)
-def dbt_business(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    yield from _run_dbt(context, dbt, partitioned=True)
-
-
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    select=ROLLING_SELECT,
-    exclude="tag:analytics",
-    name="dbt_rolling",
-    partitions_def=daily_partitions,
-    backfill_policy=single_run_backfill,
-    dagster_dbt_translator=translator,
-    pool=warehouse.WAREHOUSE_POOL,
-)
-def dbt_rolling(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    yield from _run_dbt(context, dbt, partitioned=True)
-
-
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    select="tag:analytics",
-    name="dbt_analytics",
-    dagster_dbt_translator=translator,
-    pool=warehouse.WAREHOUSE_POOL,
-)
-def dbt_analytics(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    """Unpartitioned marts over every day: rebuilt in full (tables), so they are
-    always consistent with the whole daily history."""
-    yield from _run_dbt(context, dbt, partitioned=False)
+# Read once: every step and the translator share the parsed manifest.
+MANIFEST = json.loads(dbt_project.manifest_path.read_text())
+# Raises at load on a model or seed without a declaration (steps.py).
+STEPS = steps.read_steps(MANIFEST)
+dbt_steps = [build_step(step) for step in STEPS]

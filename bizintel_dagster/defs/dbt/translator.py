@@ -1,9 +1,10 @@
 """How dbt nodes become Dagster assets: keys are ``[schema, name]`` (the relation
-analysts query), groups are the layers, raw sources map onto the Python raw
-assets so lineage runs unbroken from landing files to KPIs. A model can name its
-group in dbt (``meta: {dagster: {group: ...}}``), as the unpartitioned KPI
-roll-ups in the ``kpis`` schema do: a group is either all daily-partitioned or
-all unpartitioned, so jobs can select whole groups.
+analysts query), raw sources map onto the Python raw assets so lineage runs
+unbroken from landing files to KPIs. Group and step come from the declaration of
+the node's folder in ``dbt_project.yml`` (``meta: {dagster: {step, partitioned,
+group}}``, ``steps.py``): the group as the asset's group, the step as its
+``bizintel/step`` tag (jobs select a step by it). Freshness and automation follow
+the group (``defs/freshness.py``, ``defs/automation/conditions.py``).
 
 Descriptions are the YAML's words only: dagster-dbt appends every model's raw
 SQL (Jinja and all) to its description, which buries the sentence a data
@@ -21,10 +22,10 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
 from bizintel_dagster import activity
+from bizintel_dagster.defs.automation.conditions import condition_for_group
+from bizintel_dagster.defs.dbt import steps
 from bizintel_dagster.defs.freshness import freshness_policy_for_group
 from bizintel_dagster.policies import OWNERS
-
-_LAYER_OF_SCHEMA = {"staging": "cleansed"}
 
 # What each generic test asserts, phrased from its arguments.
 _GENERIC_TEST_PHRASES = {
@@ -90,21 +91,22 @@ class BizintelDbtTranslator(DagsterDbtTranslator):
         name = node["name"]
         attributes: dict[str, Any] = {"key": dg.AssetKey([schema, name])}
         if node["resource_type"] != "source":
-            group = ((node.get("meta") or {}).get("dagster") or {}).get("group")
-            attributes["group_name"] = group or _LAYER_OF_SCHEMA.get(schema, schema)
-            attributes["owners"] = OWNERS
-            attributes["freshness_policy"] = freshness_policy_for_group(attributes["group_name"])
+            declared = steps.declaration(node)  # raises when the folder declares none
+            group = declared["group"]
+            attributes.update(
+                group_name=group, owners=OWNERS, freshness_policy=freshness_policy_for_group(group),
+                automation_condition=condition_for_group(group),
+                tags={**spec.tags, steps.STEP_TAG: declared["step"]})
         return spec.replace_attributes(**attributes)
 
     def get_partition_mapping(self, dbt_resource_props: Mapping[str, Any],
                               dbt_parent_resource_props: Mapping[str, Any]) -> dg.PartitionMapping | None:
         """A model that reads a parent over the activity window names that parent in
-        ``meta: {dagster: {activity_window_parents: [...]}}`` (next to the SQL that
-        reads it): day X depends on the parent's days X - W .. X. Every other
-        dependency keeps Dagster's default (same day)."""
+        ``meta: {activity_window_parents: [...]}`` (next to the SQL that reads it):
+        day X depends on the parent's days X - W .. X. Every other dependency
+        keeps Dagster's default (same day)."""
         meta = {**(dbt_resource_props.get("config") or {}).get("meta", {}), **(dbt_resource_props.get("meta") or {})}
-        dagster_meta = meta.get("dagster") or {}
-        if dbt_parent_resource_props.get("name") in dagster_meta.get("activity_window_parents", ()):
+        if dbt_parent_resource_props.get("name") in meta.get("activity_window_parents", ()):
             return activity.window_mapping()
         return None
 

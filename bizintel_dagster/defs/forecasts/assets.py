@@ -52,6 +52,7 @@ from bizintel_dagster.forecasting.pipeline import (
 )
 from bizintel_dagster.forecasting.connection import warehouse_connection
 from bizintel_dagster.metadata import markdown_table
+from bizintel_dagster.defs.automation.conditions import condition_for_group
 from bizintel_dagster.defs.freshness import freshness_policy_for_group
 from bizintel_dagster.policies import OWNERS, retry_transient
 from bizintel_dagster.warehouse import WAREHOUSE_POOL
@@ -75,7 +76,8 @@ def metric_specs() -> list[MetricSpec]:
 
 def _specs() -> list[dg.AssetSpec]:
     # built in functions: module-level lists of specs would be loaded as definitions of their own
-    common = {"deps": HISTORY_DEPS, "group_name": "forecasts", "freshness_policy": freshness_policy_for_group("forecasts"), "owners": OWNERS}
+    common = {"deps": HISTORY_DEPS, "group_name": "forecasts", "freshness_policy": freshness_policy_for_group("forecasts"),
+              "automation_condition": condition_for_group("forecasts"), "owners": OWNERS}
     return [
         dg.AssetSpec(
             DAILY_FORECASTS, metadata=store.TABLES["daily_forecasts"].metadata(), kinds={"duckdb", "scikit-learn"}, **common,

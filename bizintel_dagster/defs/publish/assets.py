@@ -12,6 +12,7 @@ from collections.abc import Iterable
 import dagster as dg
 
 from bizintel_dagster import settings, warehouse
+from bizintel_dagster.defs.automation.conditions import condition_for_group
 from bizintel_dagster.policies import OWNERS, retry_transient
 
 PUBLISH_KEY = dg.AssetKey(["analytics", "analytics_warehouse"])
@@ -31,10 +32,8 @@ def analytics_warehouse_asset(deps: list[dg.AssetKey]) -> dg.AssetsDefinition:
         owners=OWNERS,
         kinds={"duckdb"},
         pool=warehouse.WAREHOUSE_POOL,
-        # Re-publish whenever a published asset was updated and nothing is still running.
-        automation_condition=dg.AutomationCondition.any_deps_updated()
-        & ~dg.AutomationCondition.any_deps_in_progress()
-        & ~dg.AutomationCondition.in_progress(),
+        # Re-published whenever a published asset was updated and nothing is still running.
+        automation_condition=condition_for_group("publish"),
     )
     def analytics_warehouse(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         """Copy of every analyst-facing schema (reference, cleansed, enriched, fused,

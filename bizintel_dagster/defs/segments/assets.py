@@ -21,6 +21,7 @@ from dagster_duckdb import DuckDBResource
 
 from bizintel_dagster.metadata import column_schema, markdown_table
 from bizintel_dagster.tables import Table, col, other_tables_metadata
+from bizintel_dagster.defs.automation.conditions import condition_for_group
 from bizintel_dagster.defs.freshness import freshness_policy_for_group
 from bizintel_dagster.policies import OWNERS, retry_transient
 from bizintel_dagster.segments import config as segment_config
@@ -159,6 +160,7 @@ def _counts_table(counts: list[tuple]) -> dg.MetadataValue:
     key=SEGMENT_MEMBERSHIP_KEY,
     group_name="segments",
     freshness_policy=freshness_policy_for_group("segments"),
+    automation_condition=condition_for_group("segments"),
     deps=UPSTREAM_KEYS,
     owners=OWNERS,
     kinds={"duckdb", "python"},

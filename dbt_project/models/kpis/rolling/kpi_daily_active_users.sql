@@ -8,7 +8,8 @@
 -- before partition_start, so one day's run scans W + 1 days of events, never all
 -- of history. Dagster declares the same span on the dependency on
 -- enriched_app_events (meta below), so a late day re-runs the W days after it.
-{{ config(meta={'dagster': {'activity_window_parents': ['enriched_app_events']}}) }}
+-- (A key of its own: a model's `dagster` meta would replace its folder's step declaration.)
+{{ config(meta={'activity_window_parents': ['enriched_app_events']}) }}
 {%- set mau_days = activity_window_days() %}
 {%- set wau_days = 7 %}
 

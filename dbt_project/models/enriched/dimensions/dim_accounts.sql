@@ -1,6 +1,5 @@
 -- B2B account hierarchy (group -> company -> brand) flattened so every account
 -- knows its company and group; segment and business type from the seed.
-{{ config(materialized='table') }}
 
 with recursive accounts as (
     select * from {{ ref('accounts') }}
