@@ -8,6 +8,12 @@ directory, with bizintel's schedules and sensors running:
 * the real daemon end to end: landing files appear -> landing_zone_sensor
   launches daily_pipeline_job -> kpi_alert_sensor launches alert_evaluation_job
   -> the generator's injected service-error spike arrives on a real local webhook;
+* what that ranged pipeline run shows in the UI, day by day (issue 14), on
+  kpis/kpi_daily and cleansed/dq_partition_stats: the Partitions tab has every
+  day of the data materialized; the Checks tab lists every check Succeeded and
+  each per-day check Passed on each day (its own Partitions tab); the Plots tab
+  draws each day's own figure; Overview -> Columns lists the table's columns
+  with their DuckDB types;
 * two warehouse-writing runs (reference_job) submitted at the same moment
   through GraphQL: the daemon dequeues both, the one-slot `warehouse` pool
   serializes their steps, both succeed; over every run of the module (the
@@ -43,6 +49,7 @@ import yaml
 from dagster_graphql import DagsterGraphQLClient
 from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -169,8 +176,9 @@ def _stage_landing(data: Path) -> tuple[Path, dict]:
     return staged, summary
 
 
-def _graphql(port: int, query: str) -> dict | None:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": query}).encode(),
+def _graphql(port: int, query: str, variables: dict | None = None) -> dict | None:
+    body = json.dumps({"query": query, "variables": variables or {}}).encode()
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=body,
                                      headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -320,11 +328,15 @@ def browser(stack):
         driver.quit()
 
 
-def _page_lines(driver) -> set[str]:
+def _page_line_list(driver) -> list[str]:
     try:
-        return {line.strip() for line in driver.find_element(By.TAG_NAME, "body").text.splitlines()}
+        return [line.strip() for line in driver.find_element(By.TAG_NAME, "body").text.splitlines()]
     except StaleElementReferenceException:
-        return set()  # React replaced the page while we read it
+        return []  # React replaced the page while we read it
+
+
+def _page_lines(driver) -> set[str]:
+    return set(_page_line_list(driver))
 
 
 def _assert_png(path: Path) -> None:
@@ -442,6 +454,258 @@ def test_new_landing_files_launch_one_pipeline_run_that_succeeds(landed):
 def test_the_warehouse_has_daily_kpis_for_every_landed_day(landed, stack, tmp_path):
     kpi_days = [d.isoformat() for (d,) in _query(stack, "select metric_date from kpis.kpi_daily order by 1", tmp_path)]
     assert kpi_days == landed["days"]
+
+
+# ----------------------------------------------------------------------------
+# The pipeline run's days in the UI (issue 14): Partitions, Checks, Plots and
+# Columns of two assets, after the landing sensor's ranged run over every day
+# ----------------------------------------------------------------------------
+
+# asset -> a figure of its per-day metadata whose plot must draw each day's own value
+PLOTTED = {"kpis/kpi_daily": "dau", "cleansed/dq_partition_stats": "lines_in"}
+INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT"}
+
+
+def _asset_path(asset: str) -> str:
+    return "/assets/" + asset
+
+
+def _data_range(landed: dict) -> str:
+    """The landed days as the UI's partition range syntax."""
+    return f"[{landed['days'][0]}...{landed['days'][-1]}]"
+
+
+def _wait_for(driver, what: str, probe, screenshot: str | None = None, show: str | None = None,
+              timeout: float = 60):
+    """probe(driver)'s first truthy value (the UI renders after the document
+    loads, and again as its GraphQL answers arrive); on timeout the test fails
+    naming what it waited for. The screenshot is saved either way, scrolled to
+    the element the XPath ``show`` finds first, if any."""
+    try:
+        return WebDriverWait(driver, timeout, poll_frequency=0.5,
+                             ignored_exceptions=(StaleElementReferenceException,)).until(probe)
+    except TimeoutException:
+        expected = getattr(probe, "expected", None)  # a _shows_lines probe: say which lines are missing
+        missing = f", missing {sorted(expected - _page_lines(driver))}" if expected else ""
+        pytest.fail(f"the UI did not show {what} within {timeout:.0f} s{missing}"
+                    + (f" (screenshot: {ARTIFACTS / screenshot})" if screenshot else ""))
+    finally:
+        if screenshot:
+            for element in driver.find_elements(By.XPATH, show or "/.."):
+                driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+                break
+            driver.save_screenshot(str(ARTIFACTS / screenshot))
+
+
+def _shows_lines(expected: set[str]):
+    def probe(driver) -> bool:
+        return expected <= _page_lines(driver)
+    probe.expected = expected
+    return probe
+
+
+def _click_check_tab(driver, label: str) -> None:
+    """Click a tab of the open check (the asset has a Partitions tab of its own)."""
+    check_tabs = "//*[@role='tablist'][.//*[@role='tab' and normalize-space()='Execution history']]"
+    _wait_for(driver, f"the check's {label!r} tab", ec.element_to_be_clickable(
+        (By.XPATH, f"{check_tabs}//*[@role='tab' and normalize-space()='{label}']"))).click()
+
+
+def _set_partition_range(driver, text: str) -> None:
+    """Type a range into the partition range box, as a user narrows the view."""
+    box = _wait_for(driver, "the partition range box", lambda d: next(
+        (i for i in d.find_elements(By.TAG_NAME, "input") if (i.get_attribute("value") or "").startswith("[")), None))
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(text, Keys.ENTER)
+
+
+def _check_specs(stack: Stack, asset: str) -> dict[str, bool]:
+    """check name -> whether it is partitioned (judges day by day), from the definitions."""
+    graph = stack.definitions.get_repository_def().asset_graph
+    key = dg.AssetKey.from_user_string(asset)
+    return {c.name: graph.get(c).partitions_def is not None for c in graph.asset_check_keys if c.asset_key == key}
+
+
+CHECK_EXECUTIONS_QUERY = """query($assetKey: AssetKeyInput!, $checkName: String!) {
+    assetCheckExecutions(assetKey: $assetKey, checkName: $checkName, limit: 1000) { runId partition status } }"""
+
+
+def _check_executions(stack: Stack, asset: str, check: str, run_id: str) -> dict[str | None, list[str]]:
+    """partition -> statuses of a run's executions of a check, through the query
+    the check's Execution history tab makes."""
+    answer = _graphql(stack.port, CHECK_EXECUTIONS_QUERY,
+                      {"assetKey": {"path": asset.split("/")}, "checkName": check})
+    assert answer and "errors" not in answer, answer
+    out: dict[str | None, list[str]] = {}
+    for execution in answer["data"]["assetCheckExecutions"]:
+        if execution["runId"] == run_id:
+            out.setdefault(execution["partition"], []).append(execution["status"])
+    return out
+
+
+def _check_row_status(driver, name: str) -> str | None:
+    """The status line of the Checks tab's row for a check. The row shows a
+    long dbt test name cut in the middle; its full name is the row's title."""
+    return driver.execute_script("""
+        for (const title of document.querySelectorAll('[class*="checkRow"] [title]')) {
+            if (title.getAttribute('title') === arguments[0]) {
+                const lines = title.closest('[class*="checkRow"]').innerText.split('\\n').map(l => l.trim());
+                return lines[lines.length - 1];
+            }
+        }
+        return null;""", name)
+
+
+@pytest.mark.parametrize("asset", list(PLOTTED))
+def test_the_partitions_tab_shows_every_day_of_the_data_materialized(browser, stack, landed, asset):
+    """Partitions tab over the data's days: each materialized, none missing or
+    failed (days after the data's last day are partitions too, without data);
+    the last day's panel names the pipeline run that materialized it."""
+    days = landed["days"]
+    name = asset.split("/")[-1]
+    run_id = landed["pipeline_runs"][0].run_id
+    browser.get(f"{stack.url}{_asset_path(asset)}?view=partitions&default_range={_data_range(landed)}"
+                f"&partition={days[-1]}")
+    _wait_for(browser, f"{asset}'s {len(days)} days all materialized",
+              _shows_lines({f"{len(days)} Partitions Selected", f"Materialized ({len(days)})", "Missing (0)",
+                            "Failed (0)", *days, run_id[:8]}),
+              f"dagster-ui-{name}-partitions.png")
+
+
+@pytest.mark.parametrize("asset", list(PLOTTED))
+def test_the_checks_tab_shows_each_check_passed_and_each_daily_check_passed_on_every_day(
+        browser, stack, landed, asset):
+    """Every check of the asset is listed as Succeeded (found by its full name
+    in the tab's filter box: long dbt test names are cut in the middle); each
+    check that judges day by day shows every day of the data Passed on its own
+    Partitions tab (none missing, skipped or failed), and the run stored one
+    passed result per day for it."""
+    run_id = landed["pipeline_runs"][0].run_id
+    days = landed["days"]
+    name = asset.split("/")[-1]
+    checks = _check_specs(stack, asset)
+    daily = sorted(c for c, partitioned in checks.items() if partitioned)
+    assert daily, f"{asset} has no per-day check: the test would prove nothing"
+    browser.get(f"{stack.url}{_asset_path(asset)}?view=checks")
+    _wait_for(browser, f"{asset}'s Checks tab listing {len(checks)} checks", _shows_lines({f"Checks ({len(checks)})"}))
+    search = browser.find_element(By.CSS_SELECTOR, "input[placeholder='Filter checks']")
+    statuses = {}
+    for check in sorted(checks):
+        search.send_keys(Keys.CONTROL, "a")
+        search.send_keys(check)
+        statuses[check] = _wait_for(browser, f"the row of {check}", lambda d, c=check: _check_row_status(d, c))
+    search.send_keys(Keys.CONTROL, "a")
+    search.send_keys(Keys.BACKSPACE)
+    _wait_for(browser, "the whole list again", lambda d: _check_row_status(d, sorted(checks)[0]),
+              f"dagster-ui-{name}-checks.png")
+    assert statuses == {check: "Succeeded" for check in checks}
+    for check in daily:
+        assert _check_executions(stack, asset, check, run_id) == {day: ["SUCCEEDED"] for day in days}, check
+        browser.get(f"{stack.url}{_asset_path(asset)}?view=checks&checkDetail={check}")
+        _click_check_tab(browser, "Partitions")
+        _set_partition_range(browser, _data_range(landed))
+        _wait_for(browser, f"{check} passed on each of the {len(days)} days",
+                  _shows_lines({f"{len(days)} Partitions Selected", f"Passed ({len(days)})", "Missing (0)",
+                                "Skipped (0)", "Failed (0)", "Execution Failed (0)", *days}),
+                  f"dagster-ui-{name}-check-{check}.png")
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "dbt's tests report one window-level result (no partition) while Dagster plans them per day of the run, so "
+    "each day of a ranged run shows Skipped in the check's Execution history; the fix belongs in "
+    "defs/dbt/assets.py (one evaluation per day of the window), held back while that module is refactored"))
+@pytest.mark.parametrize("asset", list(PLOTTED))
+def test_dbt_test_checks_show_a_result_for_each_day_not_skipped(browser, stack, landed, asset):
+    run_id = landed["pipeline_runs"][0].run_id
+    days = landed["days"]
+    window_checks = sorted(c for c, partitioned in _check_specs(stack, asset).items() if not partitioned)
+    assert window_checks, f"{asset} has no dbt test: the test would prove nothing"
+    for check in window_checks:
+        assert _check_executions(stack, asset, check, run_id) == {day: ["SUCCEEDED"] for day in days}, check
+    browser.get(f"{stack.url}{_asset_path(asset)}?view=checks&checkDetail={window_checks[0]}")
+    _click_check_tab(browser, "Execution history")
+    # its only executions are the run's, one row each (an unpartitioned check's rows name no day)
+    _wait_for(browser, f"{window_checks[0]}'s execution history with {len(days)} passed results, none skipped",
+              lambda d: _page_line_list(d).count("Passed") == len(days) and "Skipped" not in _page_line_list(d),
+              f"dagster-ui-{asset.split('/')[-1]}-dbt-check-history.png")
+
+
+CANVAS_DRAWN = """
+    const canvas = arguments[0];
+    const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    for (let i = 3; i < pixels.length; i += 4) { if (pixels[i] > 0) return true; }
+    return false;"""
+
+EVENT_SERIES_QUERY = """query($assetKey: AssetKeyInput!) { assetOrError(assetKey: $assetKey) { ... on Asset {
+    assetEventHistory(limit: 100, eventTypeSelectors: [MATERIALIZATION]) { results {
+      ... on MaterializationEvent { runId partition metadataEntries { label
+        ... on IntMetadataEntry { intValue } ... on FloatMetadataEntry { floatValue } } } } } } } }"""
+
+
+def _plotted_series(stack: Stack, asset: str, label: str, run_id: str) -> dict[str, float]:
+    """partition -> the figure, from the query the Plots tab's event view draws
+    (the last 100 materializations) for the run's materializations."""
+    answer = _graphql(stack.port, EVENT_SERIES_QUERY, {"assetKey": {"path": asset.split("/")}})
+    assert answer and "errors" not in answer, answer
+    series = {}
+    for event in answer["data"]["assetOrError"]["assetEventHistory"]["results"]:
+        for entry in event["metadataEntries"]:
+            if event["runId"] == run_id and entry["label"] == label:
+                series[event["partition"]] = entry.get("intValue", entry.get("floatValue"))
+    return series
+
+
+@pytest.mark.parametrize("asset", list(PLOTTED))
+def test_the_plots_tab_draws_each_days_own_figure(browser, stack, landed, asset, tmp_path):
+    """The Plots tab draws the figure (its chart's canvas is drawn on), and the
+    series it requests holds one value per day, not one figure repeated: for
+    kpi_daily the days' DAU as the warehouse holds them. Plotted by event: the
+    partition view plots the latest 120 partitions, days after this data."""
+    label, days = PLOTTED[asset], landed["days"]
+    browser.get(f"{stack.url}{_asset_path(asset)}?view=overview")
+    for toggle in ("Plots", "Events"):
+        _wait_for(browser, f"the {toggle!r} button", ec.element_to_be_clickable(
+            (By.XPATH, f"//button[normalize-space()='{toggle}']"))).click()
+    # the canvas under the chart's title (the Columns table may name the figure too)
+    chart = f"//*[normalize-space(text())='{label}']/ancestor::*[.//canvas][1][count(.//canvas)=1]//canvas"
+    _wait_for(browser, f"the {label} chart drawn",
+              lambda d: any(c.size["width"] > 0 and d.execute_script(CANVAS_DRAWN, c)
+                            for c in d.find_elements(By.XPATH, chart)),
+              f"dagster-ui-{asset.split('/')[-1]}-plots.png", show=chart)
+    series = _plotted_series(stack, asset, label, landed["pipeline_runs"][0].run_id)
+    assert sorted(series) == days and len(set(series.values())) > 1, series
+    if asset == "kpis/kpi_daily":
+        dau = _query(stack, "select metric_date::varchar, dau from kpis.kpi_daily", tmp_path)
+        assert series == dict(dau)
+
+
+COLUMNS_TABLE = "//table[thead[contains(., 'Column name')]]"
+SHOWN_COLUMN = {"kpis/kpi_daily": "dau", "cleansed/dq_partition_stats": "lines_total"}  # in the screenshot
+COLUMNS_JS = """
+    for (const table of document.querySelectorAll('table')) {
+        const head = table.querySelector('thead');
+        if (!head || !head.innerText.includes('Column name')) continue;
+        return Array.from(table.querySelectorAll('tbody tr')).map(
+            row => Array.from(row.children).slice(0, 2).map(cell => cell.innerText.trim()));
+    }
+    return null;"""
+
+
+@pytest.mark.parametrize("asset", list(PLOTTED))
+def test_the_overview_lists_every_column_with_its_type(browser, stack, landed, asset, tmp_path):
+    """Overview -> Columns: the table's columns as DuckDB holds them, each with
+    its type (kpi_daily's dau an integer)."""
+    schema, table = asset.split("/")
+    browser.get(f"{stack.url}{_asset_path(asset)}?view=overview")
+    shown_row = f"{COLUMNS_TABLE}//td[normalize-space()='{SHOWN_COLUMN[asset]}']"
+    rows = _wait_for(browser, f"{asset}'s columns", lambda d: d.execute_script(COLUMNS_JS),
+                     f"dagster-ui-{table}-columns.png", show=shown_row)
+    shown = {name: column_type for name, column_type in rows}
+    held = dict(_query(stack, f"""select column_name, data_type from information_schema.columns
+                                  where table_schema = '{schema}' and table_name = '{table}'""", tmp_path))
+    assert shown == held
+    if asset == "kpis/kpi_daily":
+        assert shown["dau"] in INTEGER_TYPES, shown["dau"]
 
 
 @pytest.fixture(scope="module")

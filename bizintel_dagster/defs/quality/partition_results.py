@@ -7,10 +7,16 @@ that judges each day therefore reports one ``AssetCheckEvaluation`` per day of
 its window, with that day's figures, so the Checks and Partitions tabs show a
 failed day as failed on that day only. A failed blocking evaluation of ERROR
 severity still fails the step and stops what depends on it.
+
+Each evaluation names the day's materialization it judged, as Dagster does for
+an ``AssetCheckResult``: the check's Partitions tab counts a day as passed or
+failed only when its result targets the day's latest materialization, and
+would show every judged day as missing otherwise.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +32,23 @@ class DayResult:
 
 def window_partition_keys(context: dg.AssetCheckExecutionContext) -> list[str]:
     return list(context.op_execution_context.partition_keys)
+
+
+def judged_materialization(instance: dg.DagsterInstance, asset_key: dg.AssetKey, partition: str):
+    """The partition's latest materialization as an evaluation's target (None
+    when the partition was never materialized). Dagster exports no constructor
+    for the target's type (AssetCheckEvaluationTargetMaterializationData, an
+    argument of the public AssetCheckEvaluation), so it is built from its
+    serialized form, the one every instance stores for each check result."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=[partition]), limit=1).records
+    if not records:
+        return None
+    latest = records[0]
+    return dg.deserialize_value(json.dumps({
+        "__class__": "AssetCheckEvaluationTargetMaterializationData",
+        "storage_id": latest.storage_id, "run_id": latest.run_id, "timestamp": latest.timestamp,
+    }))
 
 
 def per_partition(
@@ -50,6 +73,7 @@ def per_partition(
             severity=severity,
             blocking=spec.blocking,
             partition=key,
+            target_materialization_data=judged_materialization(context.instance, spec.asset_key, key),
         )
     (output,) = context.op_execution_context.op_def.output_defs
     yield dg.Output(None, output_name=output.name)
