@@ -610,10 +610,6 @@ def test_the_checks_tab_shows_each_check_passed_and_each_daily_check_passed_on_e
                   f"dagster-ui-{name}-check-{check}.png")
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "dbt's tests report one window-level result (no partition) while Dagster plans them per day of the run, so "
-    "each day of a ranged run shows Skipped in the check's Execution history; the fix belongs in "
-    "defs/dbt/assets.py (one evaluation per day of the window), held back while that module is refactored"))
 @pytest.mark.parametrize("asset", list(PLOTTED))
 def test_dbt_test_checks_show_a_result_for_each_day_not_skipped(browser, stack, landed, asset):
     run_id = landed["pipeline_runs"][0].run_id

@@ -112,6 +112,16 @@ def test_the_instance_stores_a_result_and_the_figures_of_each_day(pipeline):
     days = [(START + timedelta(days=i)).isoformat() for i in range(DAYS)]
     for check in PARTITIONED_CHECKS:
         assert stored_check_results(instance, run_id, check) == {day: ["SUCCEEDED"] for day in days}, check
+    # dbt's data tests too: each judged the run's window, and every day carries that verdict
+    graph = pipeline["definitions"].resolve_asset_graph()
+    dbt_checks = {f"{e.asset_key.to_user_string()}:{e.check_name}"
+                  for e in pipeline["results"]["daily"].get_asset_check_evaluations()
+                  if graph.get(e.asset_key).is_partitioned} - set(PARTITIONED_CHECKS)
+    assert len(dbt_checks) > 20, dbt_checks
+    for check in dbt_checks:
+        stored_days = stored_check_results(instance, run_id, check)
+        assert set(stored_days) == set(days), check  # no result without a day ("Skipped" in the UI)
+        assert all(len(s) == 1 and s[0] in ("SUCCEEDED", "FAILED") for s in stored_days.values()), check
     stored = {}
     for record in instance.fetch_materializations(
             dg.AssetRecordsFilter(asset_key=dg.AssetKey(["kpis", "kpi_daily"])), limit=10_000).records:

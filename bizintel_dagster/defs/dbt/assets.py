@@ -35,6 +35,7 @@ from bizintel_dagster import activity, partitions, settings, warehouse
 from bizintel_dagster.defs.dbt import steps
 from bizintel_dagster.defs.dbt.project import dbt_project
 from bizintel_dagster.defs.dbt.translator import translator
+from bizintel_dagster.defs.quality.partition_results import window_result_per_day
 from bizintel_dagster.metadata import column_schema, query_table
 from bizintel_dagster.partitions import daily_partitions, dbt_vars_for_window, single_run_backfill
 from bizintel_dagster.policies import retry_transient
@@ -116,6 +117,10 @@ def _with_row_counts(context: dg.AssetExecutionContext, events: list, window: tu
     con = warehouse.connect(read_only=True)
     try:
         for event in events:
+            if window and isinstance(event, dg.AssetCheckResult):
+                yield from window_result_per_day(context, event, context.partition_keys,
+                                                 f"{window[0]} .. {window[1]} (end exclusive)")
+                continue
             if isinstance(event, dg.Output):
                 key = context.asset_key_for_output(event.output_name)
                 relation = ".".join(warehouse.quote_identifier(part) for part in key.path)

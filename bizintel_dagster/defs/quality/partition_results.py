@@ -34,21 +34,28 @@ def window_partition_keys(context: dg.AssetCheckExecutionContext) -> list[str]:
     return list(context.op_execution_context.partition_keys)
 
 
-def judged_materialization(instance: dg.DagsterInstance, asset_key: dg.AssetKey, partition: str):
-    """The partition's latest materialization as an evaluation's target (None
-    when the partition was never materialized). Dagster exports no constructor
+def judged_materializations(instance: dg.DagsterInstance, asset_key: dg.AssetKey,
+                            partitions: list[str]) -> dict[str, Any]:
+    """Each partition's latest materialization as an evaluation's target (absent
+    when the partition was never materialized), read in pages of the asset's
+    newest records rather than one query per day. Dagster exports no constructor
     for the target's type (AssetCheckEvaluationTargetMaterializationData, an
     argument of the public AssetCheckEvaluation), so it is built from its
     serialized form, the one every instance stores for each check result."""
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=[partition]), limit=1).records
-    if not records:
-        return None
-    latest = records[0]
-    return dg.deserialize_value(json.dumps({
+    wanted, found, cursor = set(partitions), {}, None
+    while wanted - found.keys():
+        page = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=sorted(wanted - found.keys())),
+            limit=max(100, 2 * len(wanted)), cursor=cursor)
+        for record in page.records:  # newest first: the first seen per partition is its latest
+            found.setdefault(record.partition_key, record)
+        if not page.has_more:
+            break
+        cursor = page.cursor
+    return {partition: dg.deserialize_value(json.dumps({
         "__class__": "AssetCheckEvaluationTargetMaterializationData",
-        "storage_id": latest.storage_id, "run_id": latest.run_id, "timestamp": latest.timestamp,
-    }))
+        "storage_id": record.storage_id, "run_id": record.run_id, "timestamp": record.timestamp,
+    })) for partition, record in found.items()}
 
 
 def per_partition(
@@ -63,6 +70,7 @@ def per_partition(
     missing = [key for key in keys if key not in results]
     if missing:
         raise ValueError(f"{spec.key.to_user_string()}: no result for partitions {missing[:5]}")
+    targets = judged_materializations(context.instance, spec.asset_key, keys)
     for key in keys:
         result = results[key]
         yield dg.AssetCheckEvaluation(
@@ -73,7 +81,26 @@ def per_partition(
             severity=severity,
             blocking=spec.blocking,
             partition=key,
-            target_materialization_data=judged_materialization(context.instance, spec.asset_key, key),
+            target_materialization_data=targets.get(key),
         )
     (output,) = context.op_execution_context.op_def.output_defs
     yield dg.Output(None, output_name=output.name)
+
+
+def window_result_per_day(context: dg.AssetExecutionContext, result: dg.AssetCheckResult,
+                          partition_keys: list[str], window: str) -> Iterator[dg.AssetCheckEvaluation | dg.Output]:
+    """A dbt test's result over a ranged step's window, recorded for each day of
+    it: Dagster plans the test per day and would show every day "Skipped" beside
+    one result without a day. The test judged the window's rows together (its
+    SQL sees the whole window), so each day carries that verdict and says so in
+    ``judged_window``; a failing window marks each of its days failed."""
+    key = dg.AssetCheckKey(result.asset_key, result.check_name)
+    spec = context.assets_def.get_spec_for_check_key(key)
+    targets = judged_materializations(context.instance, key.asset_key, partition_keys)
+    for partition in partition_keys:
+        yield dg.AssetCheckEvaluation(
+            asset_key=key.asset_key, check_name=key.name, passed=result.passed,
+            metadata={**result.metadata, "judged_window": dg.MetadataValue.text(window)},
+            severity=result.severity, description=result.description, blocking=spec.blocking,
+            partition=partition, target_materialization_data=targets.get(partition))
+    yield dg.Output(None, output_name=context.assets_def.get_output_name_for_asset_check_key(key))
