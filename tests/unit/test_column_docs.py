@@ -10,7 +10,10 @@ import json
 import duckdb
 import pytest
 
+from bizintel_dagster.settings import REPO_ROOT
 from tests.unit.dbt_build import build_empty
+
+SEEDS_DIR = REPO_ROOT / "seeds"
 
 # A floor: the schemas the project's models are known to build into (a model in
 # a new schema is checked too, this only guards the enumeration itself).
@@ -43,4 +46,23 @@ def test_every_column_of_every_model_is_declared_and_described(built):
             if undeclared or undescribed or absent:
                 problems[f"{model['schema']}.{model['name']}"] = {
                     "undeclared": undeclared, "undescribed": undescribed, "declared_but_not_output": absent}
+    assert not problems, json.dumps(problems, indent=1)
+
+
+def test_every_column_of_every_seed_is_declared_and_described(built):
+    """The reference tables too: a seed's columns are its CSV header, each declared
+    and described in seeds/_seeds.yml (the UI's column schema of reference/*)."""
+    _, manifest = built
+    seeds = [n for n in manifest["nodes"].values() if n["resource_type"] == "seed"]
+    assert len(seeds) >= 9
+    problems = {}
+    for seed in seeds:
+        header = (SEEDS_DIR / f"{seed['name']}.csv").read_text().splitlines()[0]
+        actual = [c.strip().lower() for c in header.split(",")]
+        declared = {name.lower(): (col.get("description") or "").strip() for name, col in seed["columns"].items()}
+        missing = [c for c in actual if not declared.get(c)]
+        money = [c for c in actual if c.endswith("_minor") and declared.get(c) and "minor unit" not in declared[c].lower()]
+        absent = sorted(set(declared) - set(actual))
+        if missing or money or absent:
+            problems[seed["name"]] = {"undescribed": missing, "minor_units_unsaid": money, "not_in_csv": absent}
     assert not problems, json.dumps(problems, indent=1)
